@@ -1,0 +1,203 @@
+//! actix-web extractors: `AuthUser` (a valid user access token is required) and
+//! `MaybeAuthUser` (no token is fine, an invalid one is not). Failures are RFC 9457 problems
+//! carrying the RFC 6750 §3 `WWW-Authenticate` challenge.
+
+use std::future::{Future, ready};
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::{FromRequest, HttpRequest, web};
+use http_problem::Problem;
+use uuid::Uuid;
+
+use crate::claims::AccessClaims;
+use crate::error::TokenError;
+use crate::verifier::Verifier;
+
+const REALM: &str = "taskgate";
+
+/// The signed-in user behind a verified access token.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub scopes: Vec<String>,
+    pub claims: AccessClaims,
+}
+
+impl AuthUser {
+    /// A user token has a UUID `sub` and a UUID `sid`; service tokens (no `sid`) are refused.
+    pub fn from_claims(claims: AccessClaims) -> Result<AuthUser, TokenError> {
+        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| TokenError::InvalidClaim("sub"))?;
+        let session_id = claims
+            .sid
+            .as_deref()
+            .ok_or(TokenError::MissingClaim("sid"))
+            .and_then(|sid| Uuid::parse_str(sid).map_err(|_| TokenError::InvalidClaim("sid")))?;
+        let scopes = claims.scopes().map(str::to_owned).collect();
+        Ok(AuthUser {
+            user_id,
+            session_id,
+            scopes,
+            claims,
+        })
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// For handlers: `user.require_scope("tasks:write")?` answers 403 `insufficient_scope`
+    /// (RFC 6750 §3.1) when the token lacks the scope.
+    // `Problem` is the workspace's error response; returning it unboxed lets handlers that
+    // answer `Result<_, Problem>` use `?`. The size only matters on this cold path.
+    #[allow(clippy::result_large_err)]
+    pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
+        if self.has_scope(scope) {
+            return Ok(());
+        }
+        let challenge = format!(
+            r#"Bearer realm="{REALM}", error="insufficient_scope", scope="{}""#,
+            quotable(scope)
+        );
+        Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "insufficient-scope",
+            "Insufficient scope",
+        )
+        .with_detail(format!(
+            "This request needs the `{}` scope.",
+            quotable(scope)
+        ))
+        .with_header(WWW_AUTHENTICATE, header_value(challenge)))
+    }
+}
+
+/// `None` only when the request has no `Authorization` header; a present but invalid token is
+/// still a 401, so a client with a broken token learns about it instead of silently being
+/// treated as anonymous.
+#[derive(Debug, Clone)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, Problem>>>>;
+
+impl FromRequest for AuthUser {
+    type Error = Problem;
+    type Future = ExtractFuture<AuthUser>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
+            tracing::error!(
+                "AuthUser used but no web::Data<auth_core::Verifier> is registered on the app"
+            );
+            return Box::pin(ready(Err(Problem::internal())));
+        };
+        let token = match bearer_token(req) {
+            Credentials::Missing => return Box::pin(ready(Err(missing_token()))),
+            Credentials::Invalid(err) => return Box::pin(ready(Err(rejected(&err)))),
+            Credentials::Bearer(token) => token,
+        };
+        Box::pin(async move {
+            verifier
+                .verify(&token)
+                .await
+                .and_then(AuthUser::from_claims)
+                .map_err(|err| rejected(&err))
+        })
+    }
+}
+
+impl FromRequest for MaybeAuthUser {
+    type Error = Problem;
+    type Future = ExtractFuture<MaybeAuthUser>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if !req.headers().contains_key(AUTHORIZATION) {
+            return Box::pin(ready(Ok(MaybeAuthUser(None))));
+        }
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move { user.await.map(|user| MaybeAuthUser(Some(user))) })
+    }
+}
+
+enum Credentials {
+    Missing,
+    Invalid(TokenError),
+    Bearer(String),
+}
+
+/// `Authorization: Bearer <token>` (RFC 6750 §2.1; the scheme is case-insensitive per
+/// RFC 9110 §11.1). More than one Authorization header is ambiguous and refused.
+fn bearer_token(req: &HttpRequest) -> Credentials {
+    let mut values = req.headers().get_all(AUTHORIZATION);
+    let Some(value) = values.next() else {
+        return Credentials::Missing;
+    };
+    if values.next().is_some() {
+        return Credentials::Invalid(TokenError::Malformed);
+    }
+    let Ok(value) = value.to_str() else {
+        return Credentials::Invalid(TokenError::Malformed);
+    };
+    let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Credentials::Invalid(TokenError::NotBearer);
+    }
+    let token = rest.trim_matches(' ');
+    if token.is_empty() || token.contains(' ') {
+        return Credentials::Invalid(TokenError::Malformed);
+    }
+    Credentials::Bearer(token.to_owned())
+}
+
+fn missing_token() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "missing-token",
+        "Authentication required",
+    )
+    .with_detail("Send an access token in the header `Authorization: Bearer <token>`.")
+    .with_header(
+        WWW_AUTHENTICATE,
+        header_value(format!(r#"Bearer realm="{REALM}""#)),
+    )
+}
+
+fn rejected(err: &TokenError) -> Problem {
+    if err.is_unavailable() {
+        // Not the client's fault: a 401 would make it drop a perfectly good session.
+        return Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys-unavailable",
+            "Token verification unavailable",
+        )
+        .with_detail(err.to_string())
+        .with_header(RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    let description = quotable(&err.to_string());
+    let challenge = format!(
+        r#"Bearer realm="{REALM}", error="invalid_token", error_description="{description}""#
+    );
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid-token",
+        "Invalid access token",
+    )
+    .with_detail(err.to_string())
+    .with_header(WWW_AUTHENTICATE, header_value(challenge))
+}
+
+/// RFC 6750 §3 restricts `error_description` and `scope` to printable ASCII without `"` and
+/// `\`; our messages already are, this keeps a future message from breaking the header.
+fn quotable(text: &str) -> String {
+    text.chars()
+        .filter(|c| matches!(c, ' '..='~') && *c != '"' && *c != '\\')
+        .collect()
+}
+
+fn header_value(text: String) -> HeaderValue {
+    HeaderValue::from_str(&text)
+        .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer realm="taskgate""#))
+}

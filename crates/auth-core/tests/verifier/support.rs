@@ -1,0 +1,130 @@
+//! Test keys and a token builder that can produce any header or claims, valid or not.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use auth_core::{Verifier, VerifierConfig};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, EncodingKey};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const ISSUER: &str = "https://auth.taskgate.test";
+pub const AUDIENCE: &str = "tasks-api";
+
+/// PKCS#8 v1 prefix for an Ed25519 private key (RFC 8410 §7): SEQUENCE { version 0,
+/// AlgorithmIdentifier { 1.3.101.112 }, OCTET STRING { OCTET STRING (32-byte seed) } }.
+/// jsonwebtoken's rust_crypto backend reads it with `SigningKey::from_pkcs8_der`.
+const ED25519_PKCS8_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+pub struct TestKey {
+    pub kid: String,
+    pub public: [u8; 32],
+    encoding: EncodingKey,
+}
+
+impl TestKey {
+    pub fn generate(kid: &str) -> TestKey {
+        let seed: [u8; 32] = rand::random();
+        let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let mut der = ED25519_PKCS8_PREFIX.to_vec();
+        der.extend_from_slice(&seed);
+        TestKey {
+            kid: kid.to_owned(),
+            public,
+            encoding: EncodingKey::from_ed_der(&der),
+        }
+    }
+
+    /// The public key's `x`, base64url as in the JWK.
+    pub fn x(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.public)
+    }
+
+    pub fn jwk(&self) -> Value {
+        json!({"kty": "OKP", "crv": "Ed25519", "x": self.x(), "kid": self.kid, "alg": "EdDSA", "use": "sig"})
+    }
+
+    /// The standard access-token header for this key.
+    pub fn header(&self) -> Value {
+        json!({"alg": "EdDSA", "typ": "at+jwt", "kid": self.kid})
+    }
+
+    pub fn sign(&self, claims: &Value) -> String {
+        self.sign_with_header(&self.header(), claims)
+    }
+
+    /// Signs exactly the given header (whatever it says) with this key's EdDSA key.
+    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> String {
+        sign_raw(header, claims, &self.encoding, Algorithm::EdDSA)
+    }
+}
+
+pub fn sign_raw(header: &Value, claims: &Value, key: &EncodingKey, alg: Algorithm) -> String {
+    let message = format!("{}.{}", b64_json(header), b64_json(claims));
+    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), key, alg).unwrap();
+    format!("{message}.{signature}")
+}
+
+pub fn b64_json(value: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
+
+pub fn jwks(keys: &[&TestKey]) -> Value {
+    json!({ "keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() })
+}
+
+pub fn jwk_set(keys: &[&TestKey]) -> JwkSet {
+    serde_json::from_value(jwks(keys)).unwrap()
+}
+
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// Valid user-token claims for `ISSUER`/`AUDIENCE`, 15 minutes left.
+pub fn claims() -> Value {
+    claims_for(ISSUER)
+}
+
+pub fn claims_for(issuer: &str) -> Value {
+    let now = now();
+    json!({
+        "iss": issuer,
+        "sub": Uuid::now_v7().to_string(),
+        "aud": AUDIENCE,
+        "exp": now + 900,
+        "iat": now,
+        "nbf": now,
+        "jti": Uuid::now_v7().to_string(),
+        "sid": Uuid::now_v7().to_string(),
+        "scope": "tasks:read tasks:write",
+        "client_id": "taskgate-spa",
+    })
+}
+
+/// Returns `claims` with `key` set to `value` (or removed when `value` is null).
+pub fn with(mut claims: Value, key: &str, value: Value) -> Value {
+    let map = claims.as_object_mut().unwrap();
+    if value.is_null() {
+        map.remove(key);
+    } else {
+        map.insert(key.to_owned(), value);
+    }
+    claims
+}
+
+pub fn config() -> VerifierConfig {
+    VerifierConfig::new(ISSUER, AUDIENCE)
+}
+
+pub fn fixed_verifier(keys: &[&TestKey]) -> Verifier {
+    Verifier::from_jwks(config(), jwk_set(keys))
+}

@@ -1,0 +1,12 @@
+//! RFC 9457 `application/problem+json` responses, shared by both services and auth-core's
+//! extractor so every error a client sees has one shape, and the request id that ties a
+//! response (header and body) to the log lines of the request that produced it.
+//!
+//! This is a crate of its own because both services and auth-core render errors; it holds
+//! nothing else.
+
+mod problem;
+mod request_id;
+
+pub use problem::{FieldError, Problem, not_found};
+pub use request_id::{RequestIdHeader, current_request_id};

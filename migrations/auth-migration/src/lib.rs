@@ -1,0 +1,15 @@
+//! Migrations of the auth-service's tables (schema `auth` on Postgres, its own file on SQLite).
+//! Frozen once released: they use the schema DSL and never import the service's entities.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_users_sessions_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_users_sessions_keys::Migration)]
+    }
+}

@@ -1,0 +1,59 @@
+//! Users: creation and look-up by normalised email or id.
+
+use anyhow::Context;
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
+};
+use uuid::Uuid;
+
+use crate::domain::Email;
+use crate::entities::users;
+use crate::error::ApiError;
+
+pub async fn create_user<C: ConnectionTrait>(
+    db: &C,
+    email: &Email,
+    name: Option<String>,
+    password_hash: String,
+) -> Result<users::Model, ApiError> {
+    let now = Utc::now();
+    let inserted = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email.as_str().to_owned()),
+        name: Set(name),
+        password_hash: Set(password_hash),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(user) => Ok(user),
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(ApiError::EmailTaken)
+        }
+        Err(err) => Err(anyhow::Error::new(err).context("inserting a user").into()),
+    }
+}
+
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &Email,
+) -> anyhow::Result<Option<users::Model>> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db)
+        .await
+        .context("looking up a user by email")
+}
+
+pub async fn find_by_id<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> anyhow::Result<Option<users::Model>> {
+    users::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .context("looking up a user by id")
+}

@@ -1,0 +1,6 @@
+//! Parsed, validated values: handlers never touch raw strings from a request.
+pub mod email;
+pub mod password;
+
+pub use email::Email;
+pub use password::{Password, PasswordHasher};

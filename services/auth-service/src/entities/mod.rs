@@ -1,0 +1,5 @@
+//! sea-orm entities of the `auth` schema. Only this service reads them.
+pub mod refresh_tokens;
+pub mod sessions;
+pub mod signing_keys;
+pub mod users;

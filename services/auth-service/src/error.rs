@@ -1,0 +1,99 @@
+//! The client-facing errors of the auth API and their one rendering as problem+json.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::{HttpResponse, ResponseError};
+use http_problem::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Unknown email and wrong password are deliberately the same error.
+    #[error("email or password is incorrect")]
+    InvalidCredentials,
+    #[error("the refresh token is invalid, expired or already used")]
+    InvalidRefreshToken,
+    #[error("the account no longer exists")]
+    AccountGone,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn validation(field: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Validation {
+            field,
+            message: error.to_string(),
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            Self::Validation { field, message } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "The request is not valid",
+            )
+            .with_detail(detail.clone())
+            .with_field_error(*field, message.clone()),
+            Self::BadRequest(_) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+                    .with_detail(detail)
+            }
+            Self::EmailTaken => Problem::new(
+                StatusCode::CONFLICT,
+                "email-taken",
+                "Email already registered",
+            )
+            .with_detail(detail),
+            Self::InvalidCredentials => {
+                unauthorized("invalid-credentials", "Sign-in failed", detail)
+            }
+            Self::InvalidRefreshToken => {
+                unauthorized("invalid-refresh-token", "Refresh failed", detail)
+            }
+            Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
+            Self::Unexpected(_) => Problem::internal(),
+        }
+    }
+}
+
+fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
+    // RFC 9110 §15.5.2: a 401 names the scheme the client should use.
+    Problem::new(StatusCode::UNAUTHORIZED, kind, title)
+        .with_detail(detail)
+        .with_header(
+            HeaderName::from(WWW_AUTHENTICATE),
+            HeaderValue::from_static(r#"Bearer realm="taskgate""#),
+        )
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Unexpected(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        self.problem().to_response()
+    }
+}
+
+/// Malformed JSON bodies (syntax, unknown fields, wrong types, too large) become 400s.
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
+}

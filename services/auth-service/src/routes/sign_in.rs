@@ -1,0 +1,123 @@
+//! Sign-up and sign-in: both answer with a token response and set the refresh cookie.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+use tracing::Instrument;
+
+use crate::accounts;
+use crate::domain::{Email, Password};
+use crate::error::ApiError;
+use crate::routes::tokens::token_response;
+use crate::sessions::{self, ClientInfo};
+use crate::startup::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpRequest {
+    email: String,
+    password: SecretString,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInRequest {
+    email: String,
+    password: SecretString,
+}
+
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn sign_up(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SignUpRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let email = Email::parse(&body.email).map_err(|e| ApiError::validation("email", e))?;
+    let password =
+        Password::parse(body.password).map_err(|e| ApiError::validation("password", e))?;
+    let name = parse_name(body.name)?;
+
+    let hasher = state.hasher.clone();
+    let hash = run_blocking(move || hasher.hash(&password)).await??;
+    let user = accounts::create_user(&state.db, &email, name, hash).await?;
+    tracing::Span::current().record("user_id", tracing::field::display(user.id));
+    let issued =
+        sessions::start_session(&state.db, user.id, state.session_ttl, client_info(&req)).await?;
+    token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
+pub async fn sign_in(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<SignInRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
+    // the same hashing work.
+    let email = Email::parse(&body.email).ok();
+    let user = match &email {
+        Some(email) => accounts::find_by_email(&state.db, email).await?,
+        None => None,
+    };
+    let hasher = state.hasher.clone();
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let password = body.password;
+    let matches = run_blocking(move || {
+        use secrecy::ExposeSecret;
+        hasher.verify(password.expose_secret(), stored.as_deref())
+    })
+    .await?;
+    let user = match (matches, user) {
+        (true, Some(user)) => user,
+        _ => return Err(ApiError::InvalidCredentials),
+    };
+    tracing::Span::current().record("user_id", tracing::field::display(user.id));
+    let issued =
+        sessions::start_session(&state.db, user.id, state.session_ttl, client_info(&req)).await?;
+    token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
+}
+
+fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(name) = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > 200 {
+        return Err(ApiError::validation(
+            "name",
+            "name must be at most 200 characters",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(ApiError::validation(
+            "name",
+            "name must not contain control characters",
+        ));
+    }
+    Ok(Some(name))
+}
+
+/// Runs CPU-heavy work (argon2) on the blocking pool, keeping the request's span.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(work))
+        .instrument(tracing::Span::current())
+        .await
+        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("password hashing task failed: {e}")))
+}
+
+fn client_info(req: &HttpRequest) -> ClientInfo {
+    let user_agent = req
+        .headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|ua| ua.chars().take(512).collect());
+    // The peer address, not X-Forwarded-For: a client could forge that header.
+    let ip = req.peer_addr().map(|addr| addr.ip().to_string());
+    ClientInfo { user_agent, ip }
+}

@@ -1,0 +1,123 @@
+//! Token responses, refresh, and the signed-in user.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
+use actix_web::{HttpRequest, HttpResponse, web};
+use auth_core::AuthUser;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::accounts;
+use crate::entities::users;
+use crate::error::ApiError;
+use crate::sessions::{self, IssuedRefreshToken};
+use crate::startup::AppState;
+
+pub const REFRESH_COOKIE: &str = "taskgate_refresh";
+
+#[derive(Serialize)]
+pub struct UserView {
+    id: Uuid,
+    email: String,
+    name: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<&users::Model> for UserView {
+    fn from(user: &users::Model) -> Self {
+        Self {
+            id: user.id,
+            email: user.email.clone(),
+            name: user.name.clone(),
+            created_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct TokenResponse<'a> {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    refresh_token: &'a str,
+    user: UserView,
+}
+
+/// RFC 6749 §5.1 token response (`Cache-Control: no-store`), plus the refresh cookie.
+pub fn token_response(
+    state: &AppState,
+    user: &users::Model,
+    issued: IssuedRefreshToken,
+    status: StatusCode,
+) -> Result<HttpResponse, ApiError> {
+    let access_token = state
+        .tokens
+        .mint(&state.keys.signer, user.id, issued.session.id)?;
+    let refresh = issued.token.expose_secret();
+    let remaining = (issued.session.expires_at - Utc::now())
+        .num_seconds()
+        .max(0);
+    let cookie = Cookie::build(REFRESH_COOKIE, refresh.to_owned())
+        .path("/api/auth")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.secure_cookies)
+        .max_age(CookieDuration::seconds(remaining))
+        .finish();
+    Ok(HttpResponse::build(status)
+        .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
+        .insert_header((PRAGMA, HeaderValue::from_static("no-cache")))
+        .cookie(cookie)
+        .json(TokenResponse {
+            access_token,
+            token_type: "Bearer",
+            expires_in: state.tokens.ttl_secs,
+            refresh_token: refresh,
+            user: user.into(),
+        }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefreshRequest {
+    refresh_token: SecretString,
+}
+
+/// `POST /api/auth/refresh`: the token from the JSON body, else from the cookie.
+#[tracing::instrument(skip_all, fields(session_id = tracing::field::Empty))]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let from_body = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let parsed: RefreshRequest = serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        Some(parsed.refresh_token)
+    };
+    let presented = from_body
+        .or_else(|| {
+            req.cookie(REFRESH_COOKIE)
+                .map(|c| SecretString::from(c.value().to_owned()))
+        })
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    let issued = sessions::rotate(&state.db, &presented).await?;
+    tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));
+    let user = accounts::find_by_id(&state.db, issued.session.user_id)
+        .await?
+        .ok_or(ApiError::AccountGone)?;
+    token_response(&state, &user, issued, StatusCode::OK)
+}
+
+/// `GET /api/auth/me`: the user behind the access token.
+pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let account = accounts::find_by_id(&state.db, user.user_id)
+        .await?
+        .ok_or(ApiError::AccountGone)?;
+    Ok(HttpResponse::Ok().json(UserView::from(&account)))
+}

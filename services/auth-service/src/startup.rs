@@ -1,0 +1,129 @@
+//! Builds the whole service from its settings: the binary and the tests start the same app.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use auth_core::{Verifier, VerifierConfig};
+use sea_orm::DatabaseConnection;
+use service_database::DatabaseTarget;
+use tracing_actix_web::TracingLogger;
+
+use crate::access_token::AccessTokenIssuer;
+use crate::config::Settings;
+use crate::domain::PasswordHasher;
+use crate::error::json_error_handler;
+use crate::master_key::MasterKey;
+use crate::signing_keys::{self, KeyRing};
+
+/// Everything a handler needs, shared by all workers.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub hasher: PasswordHasher,
+    pub keys: Arc<KeyRing>,
+    pub tokens: AccessTokenIssuer,
+    pub session_ttl: chrono::Duration,
+    pub secure_cookies: bool,
+}
+
+pub struct Application {
+    port: u16,
+    issuer: String,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the port, opens the database, runs migrations, loads (or creates) the signing key.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
+            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let port = listener.local_addr()?.port();
+        let issuer = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{port}", settings.http.host))
+            .trim_end_matches('/')
+            .to_owned();
+
+        let db = open_database(&settings).await?;
+        let master = MasterKey::from_settings(&settings)?;
+        let keys = Arc::new(signing_keys::load_or_create(&db, &master).await?);
+        let hasher = tokio::task::spawn_blocking(PasswordHasher::new)
+            .await
+            .context("starting the password hasher")??;
+
+        let tokens = AccessTokenIssuer {
+            issuer: issuer.clone(),
+            audience: settings.tokens.audience.clone(),
+            ttl_secs: i64::try_from(settings.tokens.access_ttl_secs)?,
+        };
+        // /me verifies our own tokens with the same rules as every other validator.
+        let verifier = Verifier::from_jwks(
+            VerifierConfig::new(issuer.clone(), settings.tokens.audience.clone()),
+            keys.jwks.clone(),
+        );
+        let state = web::Data::new(AppState {
+            db,
+            hasher,
+            keys,
+            tokens,
+            session_ttl: chrono::Duration::seconds(i64::try_from(
+                settings.tokens.session_ttl_secs,
+            )?),
+            secure_cookies: settings.secure_cookies(),
+        });
+        let verifier = web::Data::new(verifier);
+        let json_config = web::JsonConfig::default()
+            .limit(16 * 1024)
+            .error_handler(json_error_handler);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http_problem::RequestIdHeader)
+                .wrap(TracingLogger::default())
+                .app_data(json_config.clone())
+                .app_data(state.clone())
+                .app_data(verifier.clone())
+                .configure(crate::routes::configure)
+                .default_service(web::to(http_problem::not_found))
+        })
+        .listen(listener)?
+        .run();
+        tracing::info!(%issuer, port, "auth-service listening");
+        Ok(Self {
+            port,
+            issuer,
+            server,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The `iss` of the tokens this instance signs.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the configured database and brings its schema up to date.
+pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
+    let target = DatabaseTarget::choose(
+        settings.database.url.clone(),
+        "auth",
+        &settings.data_dir,
+        "auth",
+    )?;
+    tracing::info!(database = %target.describe(), "opening the database");
+    let db = service_database::connect(&target, settings.database.max_connections).await?;
+    service_database::migrate::<auth_migration::Migrator>(&db).await?;
+    Ok(db)
+}

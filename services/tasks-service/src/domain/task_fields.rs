@@ -1,0 +1,153 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The owner of the data a query touches. Every repository function takes one, so no code
+/// path can read tasks without saying whose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserId(pub Uuid);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FieldError {
+    #[error("title must not be empty")]
+    TitleEmpty,
+    #[error("title must be at most 200 characters")]
+    TitleTooLong,
+    #[error("description must be at most 10000 characters")]
+    DescriptionTooLong,
+    #[error("{0} must not contain control characters")]
+    ControlCharacters(&'static str),
+}
+
+/// 1–200 characters after trimming, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(FieldError::TitleEmpty);
+        }
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::TitleTooLong);
+        }
+        if trimmed.chars().any(char::is_control) {
+            return Err(FieldError::ControlCharacters("title"));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// At most 10,000 characters; newlines and tabs allowed, other control characters not.
+/// An empty (or all-blank) description is stored as none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(Option<String>);
+
+impl Description {
+    pub const MAX_CHARS: usize = 10_000;
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, FieldError> {
+        let Some(text) = raw.filter(|t| !t.trim().is_empty()) else {
+            return Ok(Self(None));
+        };
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(FieldError::DescriptionTooLong);
+        }
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            return Err(FieldError::ControlCharacters("description"));
+        }
+        Ok(Self(Some(text.to_owned())))
+    }
+
+    pub fn into_inner(self) -> Option<String> {
+        self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+
+    /// Reads a stored value; anything unexpected is reported, not guessed.
+    pub fn from_stored(value: &str) -> Option<Self> {
+        match value {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn title_is_trimmed_and_bounded() {
+        assert_eq!(
+            TaskTitle::parse("  Buy milk \n").unwrap().into_inner(),
+            "Buy milk"
+        );
+        assert_eq!(TaskTitle::parse("   "), Err(FieldError::TitleEmpty));
+        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            TaskTitle::parse(&"x".repeat(201)),
+            Err(FieldError::TitleTooLong)
+        );
+        assert!(TaskTitle::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn description_allows_newlines_and_empties_to_none() {
+        assert_eq!(Description::parse(Some("  ")).unwrap().into_inner(), None);
+        assert!(Description::parse(Some("line\nline\ttab")).is_ok());
+        assert!(Description::parse(Some(&"x".repeat(10_001))).is_err());
+        assert!(Description::parse(Some("bell\u{7}")).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn title_accepts_exactly_trimmed_lengths(raw in "[a-z ]{0,260}") {
+            let n = raw.trim().chars().count();
+            prop_assert_eq!(TaskTitle::parse(&raw).is_ok(), (1..=200).contains(&n));
+        }
+
+        #[test]
+        fn title_never_panics(raw in "\\PC{0,300}") {
+            let _ = TaskTitle::parse(&raw);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! sea-orm entities of the `tasks` schema.
+pub mod tasks;

@@ -1,0 +1,96 @@
+//! The client-facing errors of the task API and their one rendering as problem+json.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::{HttpResponse, ResponseError};
+use http_problem::Problem;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    Validation {
+        field: &'static str,
+        message: String,
+    },
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing, or owned by someone else: the two are indistinguishable on purpose.
+    #[error("no such task")]
+    TaskNotFound,
+    #[error("the token lacks the scope {0}")]
+    InsufficientScope(&'static str),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn validation(field: &'static str, error: impl std::fmt::Display) -> Self {
+        Self::Validation {
+            field,
+            message: error.to_string(),
+        }
+    }
+
+    fn problem(&self) -> Problem {
+        let detail = self.to_string();
+        match self {
+            Self::Validation { field, message } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation-error",
+                "The request is not valid",
+            )
+            .with_detail(detail.clone())
+            .with_field_error(*field, message.clone()),
+            Self::BadRequest(_) => {
+                Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+                    .with_detail(detail)
+            }
+            Self::TaskNotFound => {
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+            }
+            Self::InsufficientScope(scope) => {
+                let challenge = format!(
+                    r#"Bearer realm="taskgate", error="insufficient_scope", scope="{scope}""#
+                );
+                let mut problem = Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "insufficient-scope",
+                    "Insufficient scope",
+                )
+                .with_detail(detail);
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    problem = problem.with_header(HeaderName::from(WWW_AUTHENTICATE), value);
+                }
+                problem
+            }
+            Self::Unexpected(_) => Problem::internal(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.problem().status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Unexpected(cause) = self {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        self.problem().to_response()
+    }
+}
+
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
+}
+
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
+}

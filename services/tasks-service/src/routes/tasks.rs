@@ -1,0 +1,259 @@
+//! The task routes (ARCHITECTURE §4). Each parses its input, checks the scope, calls one
+//! repository function with the caller's `UserId`, and renders the result.
+
+use actix_web::http::header::{ETAG, EntityTag, LOCATION};
+use actix_web::{HttpResponse, web};
+use auth_core::AuthUser;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+
+use crate::cursor::Position;
+use crate::domain::{Description, Priority, TaskTitle, UserId};
+use crate::entities::tasks as task_entity;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::tasks::{self, ListQuery, NewTask, TaskChanges};
+
+const READ: &str = "tasks:read";
+const WRITE: &str = "tasks:write";
+
+#[derive(Serialize)]
+pub struct TaskView {
+    id: Uuid,
+    title: String,
+    description: Option<String>,
+    completed: bool,
+    completed_at: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    priority: Priority,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i32,
+}
+
+impl TryFrom<task_entity::Model> for TaskView {
+    type Error = ApiError;
+
+    fn try_from(task: task_entity::Model) -> Result<Self, ApiError> {
+        // Rows are input too: a priority we never write means the data was changed outside.
+        let priority = Priority::from_stored(&task.priority).ok_or_else(|| {
+            ApiError::Unexpected(anyhow::anyhow!(
+                "task {} has an unknown priority {:?}",
+                task.id,
+                task.priority
+            ))
+        })?;
+        Ok(Self {
+            id: task.id,
+            title: task.title,
+            description: task.description,
+            completed: task.completed,
+            completed_at: task.completed_at,
+            due_at: task.due_at,
+            priority,
+            created_at: task.created_at,
+            updated_at: task.updated_at,
+            version: task.version,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct TaskPage {
+    items: Vec<TaskView>,
+    next_cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    limit: Option<u64>,
+    cursor: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    title: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    priority: Option<Priority>,
+}
+
+/// A JSON merge-style patch: an absent field is left alone, `null` clears an optional field.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTask {
+    #[serde(default, deserialize_with = "present")]
+    title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    due_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    priority: Option<Option<Priority>>,
+    #[serde(default, deserialize_with = "present")]
+    completed: Option<Option<bool>>,
+}
+
+/// Marks a field as present (even when `null`), so `null` differs from absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+fn require_scope(user: &AuthUser, scope: &'static str) -> Result<UserId, ApiError> {
+    if user.has_scope(scope) {
+        Ok(UserId(user.user_id))
+    } else {
+        Err(ApiError::InsufficientScope(scope))
+    }
+}
+
+/// A malformed id cannot name a task: it is a 404 like any other missing task.
+fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(raw).map_err(|_| ApiError::TaskNotFound)
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, task: TaskView) -> HttpResponse {
+    response
+        .insert_header((ETAG, EntityTag::new_strong(format!("{}", task.version))))
+        .json(task)
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = require_scope(&user, READ)?;
+    let params = params.into_inner();
+    let limit = params.limit.unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::validation(
+            "limit",
+            "limit must be between 1 and 100",
+        ));
+    }
+    let after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(raw) => Some(
+            Position::decode(raw)
+                .ok_or_else(|| ApiError::validation("cursor", "cursor is not valid"))?,
+        ),
+    };
+    let page = tasks::list(&state.db, owner, ListQuery { limit, after }).await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(TaskView::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(HttpResponse::Ok().json(TaskPage {
+        items,
+        next_cursor: page.next.map(|p| p.encode()),
+    }))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<CreateTask>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = require_scope(&user, WRITE)?;
+    let body = body.into_inner();
+    let new = NewTask {
+        title: TaskTitle::parse(&body.title).map_err(|e| ApiError::validation("title", e))?,
+        description: Description::parse(body.description.as_deref())
+            .map_err(|e| ApiError::validation("description", e))?,
+        due_at: body.due_at,
+        priority: body.priority.unwrap_or_default(),
+    };
+    let task = TaskView::try_from(tasks::create(&state.db, owner, new).await?)?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((LOCATION, format!("/api/tasks/{}", task.id)));
+    Ok(with_etag(response, task))
+}
+
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = require_scope(&user, READ)?;
+    let id = parse_id(&id)?;
+    let task = tasks::find(&state.db, owner, id)
+        .await?
+        .ok_or(ApiError::TaskNotFound)?;
+    Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+    body: web::Json<UpdateTask>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = require_scope(&user, WRITE)?;
+    let id = parse_id(&id)?;
+    let changes = parse_changes(body.into_inner())?;
+    let task = tasks::update(&state.db, owner, id, changes)
+        .await?
+        .ok_or(ApiError::TaskNotFound)?;
+    Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
+}
+
+fn parse_changes(body: UpdateTask) -> Result<TaskChanges, ApiError> {
+    let title = match body.title {
+        None => None,
+        Some(None) => return Err(ApiError::validation("title", "title cannot be null")),
+        Some(Some(raw)) => {
+            Some(TaskTitle::parse(&raw).map_err(|e| ApiError::validation("title", e))?)
+        }
+    };
+    let description = body
+        .description
+        .map(|d| Description::parse(d.as_deref()))
+        .transpose()
+        .map_err(|e| ApiError::validation("description", e))?;
+    let priority = match body.priority {
+        None => None,
+        // Priority always has a value; clearing it means the default.
+        Some(p) => Some(p.unwrap_or_default()),
+    };
+    let completed = match body.completed {
+        None => None,
+        Some(None) => {
+            return Err(ApiError::validation(
+                "completed",
+                "completed cannot be null",
+            ));
+        }
+        Some(Some(done)) => Some(done),
+    };
+    Ok(TaskChanges {
+        title,
+        description,
+        due_at: body.due_at,
+        priority,
+        completed,
+    })
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let owner = require_scope(&user, WRITE)?;
+    let id = parse_id(&id)?;
+    if tasks::delete(&state.db, owner, id).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::TaskNotFound)
+    }
+}
