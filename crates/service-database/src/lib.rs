@@ -137,3 +137,6 @@ pub async fn ping(db: &DatabaseConnection) -> bool {
 pub fn is_postgres(db: &DatabaseConnection) -> bool {
     db.get_database_backend() == DbBackend::Postgres
 }
+
+#[cfg(feature = "test-support")]
+pub mod testing;

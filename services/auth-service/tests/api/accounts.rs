@@ -1,0 +1,225 @@
+use serde_json::{Value, json};
+use service_database::testing::Backend;
+
+use crate::helpers::{PASSWORD, TestApp, problem};
+
+on_both_backends!(
+    sign_up_sign_in_and_me,
+    sign_up_rejects_bad_input,
+    sign_in_failures_are_indistinguishable,
+    refresh_tokens_rotate_and_are_single_use,
+);
+
+async fn sign_up_sign_in_and_me(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+
+    let response = app.sign_up("  Alice@Example.ORG ").await;
+    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert!(response.headers().contains_key("x-request-id"));
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "taskgate_refresh=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/api/auth",
+    ] {
+        assert!(
+            cookie.contains(attribute),
+            "{attribute} missing from {cookie}"
+        );
+    }
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert_eq!(body["user"]["email"], "Alice@example.org");
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 43);
+    assert!(body.get("password").is_none() && body["user"].get("password_hash").is_none());
+
+    // The domain is case-insensitive and surrounding spaces are ignored.
+    let response = app.sign_in("Alice@EXAMPLE.org ", PASSWORD).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let signed_in: Value = response.json().await.unwrap();
+    assert_eq!(signed_in["user"]["id"], body["user"]["id"]);
+
+    let me: Value = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(signed_in["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], body["user"]["id"]);
+    assert_eq!(me["email"], "Alice@example.org");
+
+    let response = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    problem(response, 401).await;
+    let response = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth("not.a.token")
+        .send()
+        .await
+        .unwrap();
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="invalid_token""#),
+        "{challenge}"
+    );
+    problem(response, 401).await;
+    app.finish().await;
+}
+
+async fn sign_up_rejects_bad_input(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+
+    let body = problem(app.sign_up("not-an-email").await, 422).await;
+    assert_eq!(body["errors"][0]["field"], "email");
+    let short = app
+        .post_json(
+            "/api/auth/sign-up",
+            &json!({ "email": "bob@example.org", "password": "short" }),
+        )
+        .await;
+    let body = problem(short, 422).await;
+    assert_eq!(body["errors"][0]["field"], "password");
+    let long = app
+        .post_json(
+            "/api/auth/sign-up",
+            &json!({ "email": "bob@example.org", "password": "x".repeat(129) }),
+        )
+        .await;
+    problem(long, 422).await;
+    let unknown_field = app
+        .post_json(
+            "/api/auth/sign-up",
+            &json!({ "email": "bob@example.org", "password": PASSWORD, "is_admin": true }),
+        )
+        .await;
+    problem(unknown_field, 400).await;
+    let malformed = app
+        .client
+        .post(app.url("/api/auth/sign-up"))
+        .header("content-type", "application/json")
+        .body("{\"email\": ")
+        .send()
+        .await
+        .unwrap();
+    problem(malformed, 400).await;
+
+    assert_eq!(app.sign_up("bob@example.org").await.status().as_u16(), 201);
+    let duplicate = problem(app.sign_up("bob@EXAMPLE.org").await, 409).await;
+    assert_eq!(duplicate["type"], "urn:taskgate:problem:email-taken");
+    app.finish().await;
+}
+
+async fn sign_in_failures_are_indistinguishable(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    assert_eq!(
+        app.sign_up("carol@example.org").await.status().as_u16(),
+        201
+    );
+
+    let wrong_password = problem(
+        app.sign_in("carol@example.org", "wrong password!").await,
+        401,
+    )
+    .await;
+    let unknown_email = problem(app.sign_in("nobody@example.org", PASSWORD).await, 401).await;
+    let malformed_email = problem(app.sign_in("nobody", PASSWORD).await, 401).await;
+    for body in [&unknown_email, &malformed_email] {
+        assert_eq!(body["type"], wrong_password["type"]);
+        assert_eq!(body["title"], wrong_password["title"]);
+        assert_eq!(body["detail"], wrong_password["detail"]);
+    }
+    app.finish().await;
+}
+
+async fn refresh_tokens_rotate_and_are_single_use(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let signed_up: Value = app.sign_up("dave@example.org").await.json().await.unwrap();
+    let first = signed_up["refresh_token"].as_str().unwrap();
+
+    let response = app
+        .post_json("/api/auth/refresh", &json!({ "refresh_token": first }))
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    let rotated: Value = response.json().await.unwrap();
+    let second = rotated["refresh_token"].as_str().unwrap();
+    assert_ne!(first, second);
+    assert_ne!(rotated["access_token"], signed_up["access_token"]);
+    assert_eq!(rotated["user"]["email"], "dave@example.org");
+
+    // Single use: the consumed token is refused.
+    let reused = app
+        .post_json("/api/auth/refresh", &json!({ "refresh_token": first }))
+        .await;
+    problem(reused, 401).await;
+
+    // With no body, the HttpOnly cookie set by the last response is used.
+    let via_cookie = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via_cookie.status().as_u16(), 200);
+    let third: Value = via_cookie.json().await.unwrap();
+    assert_ne!(third["refresh_token"], rotated["refresh_token"]);
+    // ... which consumed `second`.
+    let stale = app
+        .post_json("/api/auth/refresh", &json!({ "refresh_token": second }))
+        .await;
+    problem(stale, 401).await;
+
+    for bad in [
+        json!({ "refresh_token": "garbage" }),
+        json!({ "refresh_token": "x".repeat(500) }),
+    ] {
+        problem(app.post_json("/api/auth/refresh", &bad).await, 401).await;
+    }
+    problem(
+        app.post_json("/api/auth/refresh", &json!({ "token": "x" }))
+            .await,
+        400,
+    )
+    .await;
+
+    let me = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(third["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    app.finish().await;
+}

@@ -1,0 +1,105 @@
+use auth_service::config::Settings;
+use auth_service::startup::Application;
+use base64::Engine;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use service_database::testing::{Backend, TestDatabase};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub address: String,
+    pub issuer: String,
+    pub client: reqwest::Client,
+    db: TestDatabase,
+}
+
+impl TestApp {
+    /// `None` when the backend's tests are skipped (see `service_database::testing`).
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let db = TestDatabase::create(backend).await?;
+        let mut settings = Settings::default();
+        settings.http.port = 0;
+        settings.data_dir = db.dir().to_path_buf();
+        settings.database.url = Some(db.url_for("auth"));
+        settings.database.max_connections = 5;
+        let master: [u8; 32] = rand_bytes();
+        settings.keys.master_key = Some(SecretString::from(
+            base64::engine::general_purpose::STANDARD.encode(master),
+        ));
+        let app = Application::build(settings).await.expect("app starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let issuer = app.issuer().to_owned();
+        tokio::spawn(app.run_until_stopped());
+        Some(Self {
+            address,
+            issuer,
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+            db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn sign_up(&self, email: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/sign-up",
+            &json!({ "email": email, "password": PASSWORD }),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json(
+            "/api/auth/sign-in",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn finish(self) {
+        self.db.destroy().await;
+    }
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    let id = uuid::Uuid::new_v4();
+    let id2 = uuid::Uuid::new_v4();
+    bytes[..16].copy_from_slice(id.as_bytes());
+    bytes[16..].copy_from_slice(id2.as_bytes());
+    bytes
+}
+
+/// Asserts a problem+json body and returns it.
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("json body");
+    assert_eq!(body["status"], status);
+    assert!(
+        body["request_id"].is_string(),
+        "problem carries the request id: {body}"
+    );
+    body
+}
