@@ -23,7 +23,7 @@ impl TestApp {
         settings.data_dir = db.dir().to_path_buf();
         settings.database.url = Some(db.url_for("auth"));
         settings.database.max_connections = 5;
-        let master: [u8; 32] = rand_bytes();
+        let master: [u8; 32] = rand::random();
         settings.keys.master_key = Some(SecretString::from(
             base64::engine::general_purpose::STANDARD.encode(master),
         ));
@@ -74,15 +74,6 @@ impl TestApp {
     pub async fn finish(self) {
         self.db.destroy().await;
     }
-}
-
-fn rand_bytes() -> [u8; 32] {
-    let mut bytes = [0u8; 32];
-    let id = uuid::Uuid::new_v4();
-    let id2 = uuid::Uuid::new_v4();
-    bytes[..16].copy_from_slice(id.as_bytes());
-    bytes[16..].copy_from_slice(id2.as_bytes());
-    bytes
 }
 
 /// Asserts a problem+json body and returns it.

@@ -1,0 +1,97 @@
+use serde_json::json;
+use service_database::testing::Backend;
+
+use crate::helpers::{TestApp, problem};
+
+on_both_backends!(
+    missing_bad_and_expired_tokens_are_401,
+    tokens_must_match_issuer_audience_and_scope
+);
+
+fn challenge(response: &reqwest::Response) -> String {
+    response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn missing_bad_and_expired_tokens_are_401(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let user = app.sign_up("tokens@example.org").await;
+
+    let none = app.client.get(app.tasks_url("")).send().await.unwrap();
+    assert!(
+        challenge(&none).starts_with("Bearer"),
+        "{}",
+        challenge(&none)
+    );
+    problem(none, 401).await;
+
+    for bad in ["garbage", "a.b.c", &format!("{}x", user.access_token)] {
+        let response = app.get(bad, "").await;
+        let header = challenge(&response);
+        assert!(
+            header.starts_with("Bearer") && header.contains(r#"error="invalid_token""#),
+            "{header}"
+        );
+        problem(response, 401).await;
+    }
+    let basic = app
+        .client
+        .get(app.tasks_url(""))
+        .header("authorization", format!("Basic {}", user.access_token))
+        .send()
+        .await
+        .unwrap();
+    problem(basic, 401).await;
+
+    // Signed with the real key, expired beyond the 60 s leeway.
+    let mut claims = app.claims_for(&user);
+    claims.iat -= 3600;
+    claims.nbf -= 3600;
+    claims.exp = chrono::Utc::now().timestamp() - 120;
+    let expired = app.mint(&claims).await;
+    let response = app.get(&expired, "").await;
+    let header = challenge(&response);
+    assert!(header.contains(r#"error="invalid_token""#), "{header}");
+    let body = problem(response, 401).await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("expired"),
+        "{body}"
+    );
+
+    // The same claims, unexpired, are accepted: the rejection above was the expiry alone.
+    let fresh = app.mint(&app.claims_for(&user)).await;
+    assert_eq!(app.get(&fresh, "").await.status().as_u16(), 200);
+    assert_eq!(app.get(&user.access_token, "").await.status().as_u16(), 200);
+    app.finish().await;
+}
+
+async fn tokens_must_match_issuer_audience_and_scope(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let user = app.sign_up("claims@example.org").await;
+
+    let mut wrong_issuer = app.claims_for(&user);
+    wrong_issuer.iss = "http://evil.example".into();
+    let mut wrong_audience = app.claims_for(&user);
+    wrong_audience.aud = "billing-api".into();
+    for claims in [wrong_issuer, wrong_audience] {
+        let token = app.mint(&claims).await;
+        problem(app.get(&token, "").await, 401).await;
+    }
+
+    let mut read_only = app.claims_for(&user);
+    read_only.scope = "tasks:read".into();
+    let token = app.mint(&read_only).await;
+    assert_eq!(app.get(&token, "").await.status().as_u16(), 200);
+    let response = app
+        .create_task(&token, &json!({ "title": "no write scope" }))
+        .await;
+    assert!(challenge(&response).contains(r#"error="insufficient_scope""#));
+    problem(response, 403).await;
+    app.finish().await;
+}

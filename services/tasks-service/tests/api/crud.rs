@@ -1,0 +1,213 @@
+use serde_json::{Value, json};
+use service_database::testing::Backend;
+
+use crate::helpers::{TestApp, problem};
+
+on_both_backends!(
+    task_lifecycle,
+    list_pages_with_an_opaque_cursor,
+    bad_input_is_a_4xx_problem
+);
+
+async fn task_lifecycle(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let alice = app.sign_up("alice@example.org").await;
+    let token = alice.access_token.as_str();
+
+    let response = app
+        .create_task(
+            token,
+            &json!({ "title": "  Buy milk ", "description": "semi-skimmed", "priority": "high",
+                     "due_at": "2030-01-02T03:04:05+01:00" }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let created: Value = response.json().await.unwrap();
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(location, format!("/api/tasks/{id}"));
+    assert_eq!(created["title"], "Buy milk");
+    assert_eq!(created["description"], "semi-skimmed");
+    assert_eq!(created["priority"], "high");
+    assert_eq!(created["completed"], false);
+    assert_eq!(created["completed_at"], Value::Null);
+    assert_eq!(created["due_at"], "2030-01-02T02:04:05Z");
+    assert_eq!(created["version"], 1);
+
+    let fetched: Value = app
+        .get(token, &format!("/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(fetched, created);
+
+    let response = app
+        .patch(
+            token,
+            &format!("/{id}"),
+            &json!({ "completed": true, "description": null }),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["etag"], "\"2\"");
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(updated["completed"], true);
+    assert!(updated["completed_at"].is_string());
+    assert_eq!(
+        updated["description"],
+        Value::Null,
+        "null clears an optional field"
+    );
+    assert_eq!(updated["title"], "Buy milk", "absent fields are left alone");
+    assert_eq!(updated["due_at"], created["due_at"]);
+    assert_eq!(updated["version"], 2);
+
+    let reopened: Value = app
+        .patch(
+            token,
+            &format!("/{id}"),
+            &json!({ "completed": false, "title": "Buy oat milk" }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(reopened["completed_at"], Value::Null);
+    assert_eq!(reopened["title"], "Buy oat milk");
+
+    let list: Value = app.get(token, "").await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["id"], id);
+    assert_eq!(list["next_cursor"], Value::Null);
+
+    assert_eq!(
+        app.delete(token, &format!("/{id}")).await.status().as_u16(),
+        204
+    );
+    problem(app.get(token, &format!("/{id}")).await, 404).await;
+    problem(app.delete(token, &format!("/{id}")).await, 404).await;
+    let list: Value = app.get(token, "").await.json().await.unwrap();
+    assert!(list["items"].as_array().unwrap().is_empty());
+    app.finish().await;
+}
+
+async fn list_pages_with_an_opaque_cursor(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let user = app.sign_up("paging@example.org").await;
+    let token = user.access_token.as_str();
+    let mut created = Vec::new();
+    for n in 0..7 {
+        let task: Value = app
+            .create_task(token, &json!({ "title": format!("task {n}") }))
+            .await
+            .json()
+            .await
+            .unwrap();
+        created.push(task["id"].as_str().unwrap().to_owned());
+    }
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("?limit=3&cursor={c}"),
+            None => "?limit=3".to_owned(),
+        };
+        let page: Value = app.get(token, &path).await.json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(items.iter().map(|t| t["id"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    created.reverse();
+    assert_eq!(seen, created, "newest first, every task exactly once");
+
+    let default: Value = app.get(token, "").await.json().await.unwrap();
+    assert_eq!(default["items"].as_array().unwrap().len(), 7);
+    app.finish().await;
+}
+
+async fn bad_input_is_a_4xx_problem(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let user = app.sign_up("strict@example.org").await;
+    let token = user.access_token.as_str();
+
+    for (body, status, field) in [
+        (json!({ "title": "" }), 422, Some("title")),
+        (json!({ "title": "   " }), 422, Some("title")),
+        (json!({ "title": "x".repeat(201) }), 422, Some("title")),
+        (
+            json!({ "title": "ok", "description": "x".repeat(10_001) }),
+            422,
+            Some("description"),
+        ),
+        (json!({ "title": "ok", "user_id": user.id }), 400, None),
+        (
+            json!({ "title": "ok", "id": "01935c2e-0000-7000-8000-000000000000" }),
+            400,
+            None,
+        ),
+        (json!({ "title": "ok", "priority": "urgent" }), 400, None),
+        (json!({ "title": "ok", "due_at": "tomorrow" }), 400, None),
+        (json!({ "description": "no title" }), 400, None),
+        (json!(["not", "an", "object"]), 400, None),
+    ] {
+        let body = problem(app.create_task(token, &body).await, status).await;
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["field"], field);
+        }
+    }
+    assert!(
+        app.create_task(token, &json!({ "title": "x".repeat(200) }))
+            .await
+            .status()
+            .is_success()
+    );
+
+    let task: Value = app
+        .create_task(token, &json!({ "title": "valid" }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/{}", task["id"].as_str().unwrap());
+    problem(
+        app.patch(token, &path, &json!({ "title": null })).await,
+        422,
+    )
+    .await;
+    problem(app.patch(token, &path, &json!({ "title": "" })).await, 422).await;
+    problem(app.patch(token, &path, &json!({ "version": 7 })).await, 400).await;
+    problem(
+        app.patch(token, &path, &json!({ "completed": "yes" }))
+            .await,
+        400,
+    )
+    .await;
+
+    for query in [
+        "?limit=0",
+        "?limit=101",
+        "?limit=-1",
+        "?limit=abc",
+        "?cursor=garbage",
+        "?sort=hack",
+    ] {
+        let status = app.get(token, query).await.status().as_u16();
+        assert!(status == 400 || status == 422, "{query} gave {status}");
+    }
+    problem(app.get(token, "/not-a-uuid").await, 404).await;
+    problem(app.get(token, "/../../etc/passwd").await, 404).await;
+    app.finish().await;
+}

@@ -1,0 +1,184 @@
+use auth_core::AccessClaims;
+use base64::Engine;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use service_database::testing::{Backend, TestDatabase};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub auth_address: String,
+    pub tasks_address: String,
+    pub issuer: String,
+    pub client: reqwest::Client,
+    auth_settings: auth_service::config::Settings,
+    db: TestDatabase,
+}
+
+/// A signed-up user and their tokens.
+pub struct TestUser {
+    pub id: String,
+    pub access_token: String,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let db = TestDatabase::create(backend).await?;
+
+        let mut auth_settings = auth_service::config::Settings::default();
+        auth_settings.http.port = 0;
+        auth_settings.data_dir = db.dir().to_path_buf();
+        auth_settings.database.url = Some(db.url_for("auth"));
+        auth_settings.database.max_connections = 5;
+        let master: [u8; 32] = rand::random();
+        auth_settings.keys.master_key = Some(SecretString::from(
+            base64::engine::general_purpose::STANDARD.encode(master),
+        ));
+        let auth = auth_service::startup::Application::build(auth_settings.clone())
+            .await
+            .expect("auth-service starts");
+        let auth_address = format!("http://127.0.0.1:{}", auth.port());
+        let issuer = auth.issuer().to_owned();
+        tokio::spawn(auth.run_until_stopped());
+
+        let mut tasks_settings = tasks_service::config::Settings::default();
+        tasks_settings.http.port = 0;
+        tasks_settings.data_dir = db.dir().to_path_buf();
+        tasks_settings.database.url = Some(db.url_for("tasks"));
+        tasks_settings.database.max_connections = 5;
+        tasks_settings.auth.issuer_url = issuer.clone();
+        let tasks = tasks_service::startup::Application::build(tasks_settings)
+            .await
+            .expect("tasks-service starts");
+        let tasks_address = format!("http://127.0.0.1:{}", tasks.port());
+        tokio::spawn(tasks.run_until_stopped());
+
+        Some(Self {
+            auth_address,
+            tasks_address,
+            issuer,
+            client: reqwest::Client::new(),
+            auth_settings,
+            db,
+        })
+    }
+
+    pub async fn sign_up(&self, email: &str) -> TestUser {
+        let response = self
+            .client
+            .post(format!("{}/api/auth/sign-up", self.auth_address))
+            .json(&json!({ "email": email, "password": "correct horse battery staple" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let body: Value = response.json().await.unwrap();
+        // Sign in too, as a user would on their next visit: both paths yield usable tokens.
+        let response = self
+            .client
+            .post(format!("{}/api/auth/sign-in", self.auth_address))
+            .json(&json!({ "email": email, "password": "correct horse battery staple" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let signed_in: Value = response.json().await.unwrap();
+        assert_eq!(signed_in["user"]["id"], body["user"]["id"]);
+        TestUser {
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+            access_token: signed_in["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub fn tasks_url(&self, path: &str) -> String {
+        format!("{}/api/tasks{path}", self.tasks_address)
+    }
+
+    pub async fn create_task(&self, token: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.tasks_url(""))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.tasks_url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.tasks_url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, token: &str, path: &str) -> reqwest::Response {
+        self.client
+            .delete(self.tasks_url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Signs `claims` with the auth-service's real current key, read from its database the
+    /// way the service reads it: for tokens the API would never issue (e.g. already expired).
+    pub async fn mint(&self, claims: &AccessClaims) -> String {
+        let db = auth_service::startup::open_database(&self.auth_settings)
+            .await
+            .unwrap();
+        let master =
+            auth_service::master_key::MasterKey::from_settings(&self.auth_settings).unwrap();
+        let ring = auth_service::signing_keys::load(&db, &master)
+            .await
+            .unwrap();
+        let _ = db.close().await;
+        let mut header = jsonwebtoken::Header::new(ring.signer.algorithm);
+        header.typ = Some("at+jwt".into());
+        header.kid = Some(ring.signer.kid.clone());
+        jsonwebtoken::encode(&header, claims, &ring.signer.encoding_key).unwrap()
+    }
+
+    /// Claims as the auth-service would issue them for `user`, valid now.
+    pub fn claims_for(&self, user: &TestUser) -> AccessClaims {
+        let now = chrono::Utc::now().timestamp();
+        AccessClaims {
+            iss: self.issuer.clone(),
+            sub: user.id.clone(),
+            aud: "tasks-api".into(),
+            exp: now + 600,
+            iat: now,
+            nbf: now,
+            jti: Uuid::now_v7().to_string(),
+            sid: Some(Uuid::now_v7().to_string()),
+            scope: "tasks:read tasks:write".into(),
+            client_id: Some("taskgate".into()),
+        }
+    }
+
+    pub async fn finish(self) {
+        self.db.destroy().await;
+    }
+}
+
+/// Asserts a problem+json body with `status` and returns it.
+pub async fn problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status().as_u16(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    body
+}
