@@ -1,7 +1,7 @@
 //! The client-facing errors of the auth API and their one rendering as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use http_problem::Problem;
 
@@ -72,7 +72,7 @@ fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
     Problem::new(StatusCode::UNAUTHORIZED, kind, title)
         .with_detail(detail)
         .with_header(
-            HeaderName::from(WWW_AUTHENTICATE),
+            WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer realm="taskgate""#),
         )
 }

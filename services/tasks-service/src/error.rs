@@ -1,7 +1,7 @@
 //! The client-facing errors of the task API and their one rendering as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use http_problem::Problem;
 
@@ -59,7 +59,7 @@ impl ApiError {
                 )
                 .with_detail(detail);
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    problem = problem.with_header(HeaderName::from(WWW_AUTHENTICATE), value);
+                    problem = problem.with_header(WWW_AUTHENTICATE, value);
                 }
                 problem
             }

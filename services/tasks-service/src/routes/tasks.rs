@@ -220,11 +220,8 @@ fn parse_changes(body: UpdateTask) -> Result<TaskChanges, ApiError> {
         .map(|d| Description::parse(d.as_deref()))
         .transpose()
         .map_err(|e| ApiError::validation("description", e))?;
-    let priority = match body.priority {
-        None => None,
-        // Priority always has a value; clearing it means the default.
-        Some(p) => Some(p.unwrap_or_default()),
-    };
+    // Priority always has a value; clearing it (`null`) means the default.
+    let priority = body.priority.map(Option::unwrap_or_default);
     let completed = match body.completed {
         None => None,
         Some(None) => {

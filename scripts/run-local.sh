@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Builds and starts the auth-service (8081) and the tasks-service (8082) on the embedded
+# SQLite default (files under ./data/), prints their URLs, and stops both on Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo build --bin auth-service --bin tasks-service
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+
+auth_port=${AUTH__HTTP__PORT:-8081}
+tasks_port=${TASKS__HTTP__PORT:-8082}
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  echo
+  echo "stopping..."
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+wait_ready() { # name url
+  for _ in $(seq 1 100); do
+    if python3 - "$2" <<'PY' 2>/dev/null; then return 0; fi
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=1)
+PY
+    sleep 0.2
+  done
+  echo "$1 did not become ready at $2" >&2
+  return 1
+}
+
+"$target_dir/debug/auth-service" &
+pids+=($!)
+wait_ready auth-service "http://127.0.0.1:$auth_port/readyz"
+"$target_dir/debug/tasks-service" &
+pids+=($!)
+wait_ready tasks-service "http://127.0.0.1:$tasks_port/readyz"
+
+cat <<MSG
+
+  Taskgate is running (SQLite files under ./data/):
+    auth-service   http://127.0.0.1:$auth_port   (JWKS: /.well-known/jwks.json)
+    tasks-service  http://127.0.0.1:$tasks_port   (API: /api/tasks)
+  Press Ctrl-C to stop both.
+
+MSG
+wait -n "${pids[@]}"
