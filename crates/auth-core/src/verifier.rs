@@ -64,8 +64,8 @@ pub struct Verifier {
 
 struct Inner {
     config: VerifierConfig,
-    /// Everything but `algorithms`, which is set per token to the one algorithm its key allows.
-    validation: Validation,
+    /// One prepared `Validation` per allowed algorithm, so the hot path never rebuilds one.
+    validations: Vec<(Algorithm, Validation)>,
     cache: Arc<KeyCache>,
 }
 
@@ -96,18 +96,26 @@ impl Verifier {
     }
 
     fn with_cache(config: VerifierConfig, cache: Arc<KeyCache>) -> Verifier {
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_required_spec_claims(&REQUIRED_CLAIMS);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        validation.leeway = config.leeway.as_secs();
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
-        validation.validate_aud = true;
+        let validations = config
+            .algorithms
+            .iter()
+            .map(|&alg| {
+                // Exactly one algorithm each: the one the token's key is bound to.
+                let mut validation = Validation::new(alg);
+                validation.set_required_spec_claims(&REQUIRED_CLAIMS);
+                validation.set_issuer(&[&config.issuer]);
+                validation.set_audience(&[&config.audience]);
+                validation.leeway = config.leeway.as_secs();
+                validation.validate_exp = true;
+                validation.validate_nbf = true;
+                validation.validate_aud = true;
+                (alg, validation)
+            })
+            .collect();
         Verifier {
             inner: Arc::new(Inner {
                 config,
-                validation,
+                validations,
                 cache,
             }),
         }
@@ -162,9 +170,14 @@ impl Verifier {
             return Err(TokenError::KeyAlgorithmMismatch);
         }
 
-        let mut validation = self.inner.validation.clone();
-        validation.algorithms = vec![header.alg];
-        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, &validation)
+        let validation = self
+            .inner
+            .validations
+            .iter()
+            .find(|(alg, _)| *alg == header.alg)
+            .map(|(_, validation)| validation)
+            .ok_or(TokenError::AlgorithmNotAllowed)?;
+        let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation)
             .map_err(|err| map_jwt_error(err.kind()))?;
         claims_from_map(data.claims, &config.audience)
     }

@@ -1,7 +1,6 @@
 //! Users: creation and look-up by normalised email or id.
 
 use anyhow::Context;
-use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
 };
@@ -17,7 +16,7 @@ pub async fn create_user<C: ConnectionTrait>(
     name: Option<String>,
     password_hash: String,
 ) -> Result<users::Model, ApiError> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let inserted = users::ActiveModel {
         id: Set(Uuid::now_v7()),
         email: Set(email.as_str().to_owned()),

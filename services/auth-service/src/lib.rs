@@ -5,6 +5,7 @@
 
 pub mod access_token;
 pub mod accounts;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod entities;

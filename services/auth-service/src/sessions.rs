@@ -37,7 +37,7 @@ pub async fn start_session<C: ConnectionTrait>(
     ttl: Duration,
     client: ClientInfo,
 ) -> anyhow::Result<IssuedRefreshToken> {
-    let now = Utc::now();
+    let now = crate::clock::now();
     let session = sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
@@ -66,7 +66,7 @@ pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
         return Err(ApiError::InvalidRefreshToken);
     }
     let hash = hash_token(raw);
-    let now = Utc::now();
+    let now = crate::clock::now();
     let txn = db.begin().await.context("starting a transaction")?;
     let row = refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(&hash))

@@ -5,7 +5,6 @@
 use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::Utc;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use sea_orm::{
@@ -132,7 +131,7 @@ async fn insert_new_key(
     let mut pkcs8 = ED25519_PKCS8_PREFIX.to_vec();
     pkcs8.extend_from_slice(&seed);
     let sealed = master.seal(&pkcs8, &kid)?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     signing_keys::ActiveModel {
         kid: Set(kid.clone()),
         algorithm: Set("EdDSA".into()),

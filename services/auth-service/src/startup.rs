@@ -48,8 +48,9 @@ impl Application {
             .trim_end_matches('/')
             .to_owned();
 
-        let db = open_database(&settings).await?;
+        // The master key first: a production misconfiguration stops start-up before any I/O.
         let master = MasterKey::from_settings(&settings)?;
+        let db = open_database(&settings).await?;
         let keys = Arc::new(signing_keys::load_or_create(&db, &master).await?);
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new)
             .await

@@ -1,7 +1,6 @@
 //! The client-facing errors of the task API and their one rendering as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use http_problem::Problem;
 
@@ -17,8 +16,9 @@ pub enum ApiError {
     /// Missing, or owned by someone else: the two are indistinguishable on purpose.
     #[error("no such task")]
     TaskNotFound,
-    #[error("the token lacks the scope {0}")]
-    InsufficientScope(&'static str),
+    /// Already rendered by auth-core (e.g. 403 `insufficient_scope`).
+    #[error("{0}")]
+    Auth(Box<Problem>),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -48,21 +48,7 @@ impl ApiError {
             Self::TaskNotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
             }
-            Self::InsufficientScope(scope) => {
-                let challenge = format!(
-                    r#"Bearer realm="taskgate", error="insufficient_scope", scope="{scope}""#
-                );
-                let mut problem = Problem::new(
-                    StatusCode::FORBIDDEN,
-                    "insufficient-scope",
-                    "Insufficient scope",
-                )
-                .with_detail(detail);
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    problem = problem.with_header(WWW_AUTHENTICATE, value);
-                }
-                problem
-            }
+            Self::Auth(problem) => (**problem).clone(),
             Self::Unexpected(_) => Problem::internal(),
         }
     }

@@ -108,11 +108,9 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 fn require_scope(user: &AuthUser, scope: &'static str) -> Result<UserId, ApiError> {
-    if user.has_scope(scope) {
-        Ok(UserId(user.user_id))
-    } else {
-        Err(ApiError::InsufficientScope(scope))
-    }
+    user.require_scope(scope)
+        .map_err(|problem| ApiError::Auth(Box::new(problem)))?;
+    Ok(UserId(user.user_id))
 }
 
 /// A malformed id cannot name a task: it is a 404 like any other missing task.
