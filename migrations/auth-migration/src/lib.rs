@@ -4,12 +4,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_users_sessions_keys;
+mod m20261125_000002_revocations_throttling;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261125_000001_users_sessions_keys::Migration)]
+        vec![
+            Box::new(m20261125_000001_users_sessions_keys::Migration),
+            Box::new(m20261125_000002_revocations_throttling::Migration),
+        ]
     }
 }

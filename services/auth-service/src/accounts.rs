@@ -56,3 +56,24 @@ pub async fn find_by_id<C: ConnectionTrait>(
         .await
         .context("looking up a user by id")
 }
+
+pub async fn set_password_hash<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    password_hash: String,
+) -> anyhow::Result<()> {
+    users::Entity::update_many()
+        .col_expr(
+            users::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(password_hash),
+        )
+        .col_expr(
+            users::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(crate::clock::now()),
+        )
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .context("storing a password hash")?;
+    Ok(())
+}

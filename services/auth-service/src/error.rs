@@ -23,6 +23,10 @@ pub enum ApiError {
     InvalidRefreshToken,
     #[error("the account no longer exists")]
     AccountGone,
+    #[error("this session has been signed out")]
+    SessionRevoked,
+    #[error("no such session")]
+    SessionNotFound,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -62,6 +66,10 @@ impl ApiError {
                 unauthorized("invalid-refresh-token", "Refresh failed", detail)
             }
             Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
+            Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),
+            Self::SessionNotFound => {
+                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+            }
             Self::Unexpected(_) => Problem::internal(),
         }
     }
@@ -96,4 +104,12 @@ pub fn json_error_handler(
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
     ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
+}
+
+/// Malformed query strings become 400s.
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::BadRequest(format!("invalid query string: {err}")).into()
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod entities;
 pub mod error;
 pub mod master_key;
+pub mod revocations;
 pub mod routes;
 pub mod sessions;
 pub mod signing_keys;

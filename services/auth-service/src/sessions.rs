@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use crate::entities::{refresh_tokens, sessions};
 use crate::error::ApiError;
+use crate::revocations::RevocationLog;
 
 /// Where a sign-in came from, shown later in the session list.
 #[derive(Debug, Clone, Default)]
@@ -55,50 +56,175 @@ pub async fn start_session<C: ConnectionTrait>(
     Ok(IssuedRefreshToken { session, token })
 }
 
+/// What became of a presented refresh token that did not rotate.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RotateRefused {
+    /// Unknown, malformed or expired, or its session is over.
+    Invalid,
+    /// Already used: a sign of theft (RFC 9700 §4.14.2). Its session has been revoked.
+    Reused,
+}
+
 /// Consumes `presented` and issues its successor in the same session. Exactly one of two
-/// concurrent calls with the same token wins: the database decides, by a conditional update.
+/// concurrent calls with the same token wins: the database decides, by a conditional update
+/// that is the transaction's first statement (so SQLite takes its write lock up front).
 pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    log: &RevocationLog,
     presented: &SecretString,
-) -> Result<IssuedRefreshToken, ApiError> {
+) -> Result<IssuedRefreshToken, RotateError> {
     let raw = presented.expose_secret();
     if raw.is_empty() || raw.len() > 128 {
-        return Err(ApiError::InvalidRefreshToken);
+        return Err(RotateError::Refused(RotateRefused::Invalid));
     }
     let hash = hash_token(raw);
     let now = crate::clock::now();
     let txn = db.begin().await.context("starting a transaction")?;
-    let row = refresh_tokens::Entity::find()
-        .filter(refresh_tokens::Column::TokenHash.eq(&hash))
-        .one(&txn)
-        .await
-        .context("looking up a refresh token")?
-        .ok_or(ApiError::InvalidRefreshToken)?;
-    if row.used_at.is_some() || row.expires_at <= now {
-        return Err(ApiError::InvalidRefreshToken);
-    }
     let claimed = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
-        .filter(refresh_tokens::Column::Id.eq(row.id))
+        .filter(refresh_tokens::Column::TokenHash.eq(&hash))
         .filter(refresh_tokens::Column::UsedAt.is_null())
         .exec(&txn)
         .await
         .context("consuming a refresh token")?;
     if claimed.rows_affected != 1 {
-        return Err(ApiError::InvalidRefreshToken);
+        txn.rollback().await.context("rolling back a refresh")?;
+        return Err(refuse_unclaimed(db, log, &hash).await?.into());
     }
+    let row = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(&hash))
+        .one(&txn)
+        .await
+        .context("reading a refresh token")?
+        .context("a consumed refresh token vanished")?;
     let session = sessions::Entity::find_by_id(row.session_id)
         .one(&txn)
         .await
         .context("looking up a session")?
-        .filter(|session| is_live(session, now))
-        .ok_or(ApiError::InvalidRefreshToken)?;
+        .filter(|session| row.expires_at > now && is_live(session, now));
+    let Some(session) = session else {
+        txn.rollback().await.context("rolling back a refresh")?;
+        return Err(RotateRefused::Invalid.into());
+    };
     let mut touched: sessions::ActiveModel = session.into();
     touched.last_used_at = Set(now);
     let session = touched.update(&txn).await.context("touching a session")?;
     let token = insert_refresh_token(&txn, &session, now).await?;
     txn.commit().await.context("committing a refresh")?;
     Ok(IssuedRefreshToken { session, token })
+}
+
+/// Why the conditional update claimed nothing: unknown token, or one already used, in which
+/// case the whole family (the session) is revoked. There is no grace period: a legitimate
+/// client never presents a refresh token twice, and the loser of a concurrent double-submit
+/// ends the session too, as RFC 9700 §4.14.2 prescribes.
+async fn refuse_unclaimed<C: ConnectionTrait>(
+    db: &C,
+    log: &RevocationLog,
+    hash: &str,
+) -> anyhow::Result<RotateRefused> {
+    let row = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(hash))
+        .one(db)
+        .await
+        .context("looking up a refresh token")?;
+    match row {
+        Some(row) if row.used_at.is_some() => {
+            let revoked = revoke(db, log, row.session_id).await?;
+            tracing::warn!(
+                session_id = %row.session_id,
+                newly_revoked = revoked,
+                "a used refresh token was presented again: session revoked"
+            );
+            Ok(RotateRefused::Reused)
+        }
+        _ => Ok(RotateRefused::Invalid),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotateError {
+    #[error("refresh refused: {0:?}")]
+    Refused(RotateRefused),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<RotateRefused> for RotateError {
+    fn from(refused: RotateRefused) -> Self {
+        Self::Refused(refused)
+    }
+}
+
+impl From<RotateError> for ApiError {
+    fn from(err: RotateError) -> Self {
+        match err {
+            RotateError::Refused(_) => ApiError::InvalidRefreshToken,
+            RotateError::Unexpected(e) => ApiError::Unexpected(e),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for RotateError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        Self::Unexpected(err.into())
+    }
+}
+
+/// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
+/// every validator to refuse its access tokens. True if it was live until now.
+pub async fn revoke<C: ConnectionTrait>(
+    db: &C,
+    log: &RevocationLog,
+    session_id: Uuid,
+) -> anyhow::Result<bool> {
+    let now = crate::clock::now();
+    let updated = sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(session_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .context("revoking a session")?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    log.record_session(db, session_id).await?;
+    Ok(true)
+}
+
+/// The user's live sessions, newest first.
+pub async fn list_live<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> anyhow::Result<Vec<sessions::Model>> {
+    let now = crate::clock::now();
+    let mut live: Vec<sessions::Model> = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .all(db)
+        .await
+        .context("listing sessions")?
+        .into_iter()
+        .filter(|session| is_live(session, now))
+        .collect();
+    live.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    Ok(live)
+}
+
+/// The session if it is the user's own and still live (revoked and expired ones are gone).
+pub async fn find_live<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> anyhow::Result<Option<sessions::Model>> {
+    let now = crate::clock::now();
+    Ok(sessions::Entity::find_by_id(session_id)
+        .filter(sessions::Column::UserId.eq(user_id))
+        .one(db)
+        .await
+        .context("looking up a session")?
+        .filter(|session| is_live(session, now)))
 }
 
 fn is_live(session: &sessions::Model, now: DateTime<Utc>) -> bool {

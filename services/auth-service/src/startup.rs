@@ -14,8 +14,9 @@ use tracing_actix_web::TracingLogger;
 use crate::access_token::AccessTokenIssuer;
 use crate::config::Settings;
 use crate::domain::PasswordHasher;
-use crate::error::json_error_handler;
+use crate::error::{json_error_handler, query_error_handler};
 use crate::master_key::MasterKey;
+use crate::revocations::RevocationLog;
 use crate::signing_keys::{self, KeyRing};
 
 /// Everything a handler needs, shared by all workers.
@@ -26,6 +27,7 @@ pub struct AppState {
     pub tokens: AccessTokenIssuer,
     pub session_ttl: chrono::Duration,
     pub secure_cookies: bool,
+    pub revocations: RevocationLog,
 }
 
 pub struct Application {
@@ -75,17 +77,23 @@ impl Application {
                 settings.tokens.session_ttl_secs,
             )?),
             secure_cookies: settings.secure_cookies(),
+            // Entries outlive the tokens they concern by the validators' maximum leeway.
+            revocations: RevocationLog::new(i64::try_from(settings.tokens.access_ttl_secs)?, 300),
         });
         let verifier = web::Data::new(verifier);
+        spawn_housekeeping(state.clone());
         let json_config = web::JsonConfig::default()
             .limit(16 * 1024)
             .error_handler(json_error_handler);
+
+        let query_config = web::QueryConfig::default().error_handler(query_error_handler);
 
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(http_problem::RequestIdHeader)
                 .wrap(TracingLogger::default())
                 .app_data(json_config.clone())
+                .app_data(query_config.clone())
                 .app_data(state.clone())
                 .app_data(verifier.clone())
                 .configure(crate::routes::configure)
@@ -127,4 +135,20 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
     let db = service_database::connect(&target, settings.database.max_connections).await?;
     service_database::migrate::<auth_migration::Migrator>(&db).await?;
     Ok(db)
+}
+
+/// Once a minute: forget revocations whose tokens have all expired. The task ends with the
+/// server (it holds only a weak reference to the state).
+fn spawn_housekeeping(state: web::Data<AppState>) {
+    let state = std::sync::Arc::downgrade(&state.into_inner());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else { break };
+            if let Err(error) = state.revocations.prune(&state.db).await {
+                tracing::warn!(error = ?error, "pruning revocations failed");
+            }
+        }
+    });
 }

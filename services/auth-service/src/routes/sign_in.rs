@@ -3,11 +3,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
-use tracing::Instrument;
 
 use crate::accounts;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
+use crate::routes::run_blocking;
 use crate::routes::tokens::token_response;
 use crate::sessions::{self, ClientInfo};
 use crate::startup::AppState;
@@ -98,17 +98,6 @@ fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
         ));
     }
     Ok(Some(name))
-}
-
-/// Runs CPU-heavy work (argon2) on the blocking pool, keeping the request's span.
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .instrument(tracing::Span::current())
-        .await
-        .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("password hashing task failed: {e}")))
 }
 
 fn client_info(req: &HttpRequest) -> ClientInfo {

@@ -106,7 +106,7 @@ pub async fn refresh(
                 .map(|c| SecretString::from(c.value().to_owned()))
         })
         .ok_or(ApiError::InvalidRefreshToken)?;
-    let issued = sessions::rotate(&state.db, &presented).await?;
+    let issued = sessions::rotate(&state.db, &state.revocations, &presented).await?;
     tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));
     let user = accounts::find_by_id(&state.db, issued.session.user_id)
         .await?
@@ -116,6 +116,7 @@ pub async fn refresh(
 
 /// `GET /api/auth/me`: the user behind the access token.
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    crate::routes::sessions::live_session(&state, &user).await?;
     let account = accounts::find_by_id(&state.db, user.user_id)
         .await?
         .ok_or(ApiError::AccountGone)?;

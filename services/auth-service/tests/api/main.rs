@@ -22,3 +22,4 @@ macro_rules! on_both_backends {
 
 mod accounts;
 mod keys;
+mod sessions;

@@ -1,0 +1,204 @@
+//! The revocation log behind `GET /api/auth/revocations` (ARCHITECTURE §3): revoked session
+//! ids and per-user "not before" cut-offs, each kept until every access token it concerns has
+//! expired. Validators follow it (long-poll) and refuse those tokens in memory, so a sign-out
+//! takes effect everywhere within about a second without a call per request.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::entities::revocations;
+
+const KIND_SESSION: &str = "session";
+const KIND_USER: &str = "user";
+/// An answer holds at most this many entries; a follower asks again for the rest.
+const MAX_ENTRIES_PER_ANSWER: u64 = 1000;
+/// How often a waiting long-poll re-reads the log, for entries written by another replica
+/// (this process's own writes wake it at once).
+const CROSS_REPLICA_POLL: Duration = Duration::from_millis(500);
+
+/// Writes entries and wakes the long-polls waiting for them.
+pub struct RevocationLog {
+    wake: Notify,
+    /// How long an entry must live: the longest access token lifetime plus validator leeway.
+    entry_ttl: chrono::Duration,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct FeedPage {
+    pub cursor: String,
+    pub reset: bool,
+    pub sessions: Vec<SessionEntry>,
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct SessionEntry {
+    pub sid: Uuid,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Serialize, PartialEq)]
+pub struct UserEntry {
+    pub sub: Uuid,
+    pub not_before: i64,
+    pub expires_at: i64,
+}
+
+impl RevocationLog {
+    pub fn new(access_ttl_secs: i64, leeway_secs: i64) -> Self {
+        Self {
+            wake: Notify::new(),
+            entry_ttl: chrono::Duration::seconds(access_ttl_secs + leeway_secs),
+        }
+    }
+
+    pub async fn record_session<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        session_id: Uuid,
+    ) -> anyhow::Result<()> {
+        self.insert(db, KIND_SESSION, session_id, None).await
+    }
+
+    /// Every token of `user_id` issued before now is refused (account deletion).
+    pub async fn record_user_cutoff<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        user_id: Uuid,
+    ) -> anyhow::Result<()> {
+        // `iat` has whole seconds: round up so a token issued earlier in this second is covered.
+        let now = crate::clock::now();
+        let not_before = DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now);
+        self.insert(db, KIND_USER, user_id, Some(not_before)).await
+    }
+
+    async fn insert<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        kind: &str,
+        subject: Uuid,
+        not_before: Option<DateTime<Utc>>,
+    ) -> anyhow::Result<()> {
+        let now = crate::clock::now();
+        revocations::ActiveModel {
+            kind: Set(kind.to_owned()),
+            subject: Set(subject),
+            not_before: Set(not_before),
+            created_at: Set(now),
+            expires_at: Set(now + self.entry_ttl),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .context("recording a revocation")?;
+        self.wake.notify_waiters();
+        Ok(())
+    }
+
+    /// Entries after `since` (or everything live, with `reset`, when `since` is absent or not
+    /// a cursor this log knows), waiting up to `wait` for the first one to arrive.
+    pub async fn read<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        since: Option<&str>,
+        wait: Duration,
+    ) -> anyhow::Result<FeedPage> {
+        let newest = newest_id(db).await?;
+        let since = since
+            .and_then(|raw| raw.parse::<i64>().ok())
+            .filter(|&id| id >= 0 && id <= newest);
+        let Some(since) = since else {
+            return snapshot(db, newest).await;
+        };
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before reading, so a write between the read and the wait still wakes us.
+            let woken = self.wake.notified();
+            let page = entries_after(db, since).await?;
+            let now = tokio::time::Instant::now();
+            if !page.sessions.is_empty() || !page.users.is_empty() || now >= deadline {
+                return Ok(page);
+            }
+            let nap = CROSS_REPLICA_POLL.min(deadline - now);
+            let _ = tokio::time::timeout(nap, woken).await;
+        }
+    }
+
+    /// Deletes entries whose tokens have all expired.
+    pub async fn prune<C: ConnectionTrait>(&self, db: &C) -> anyhow::Result<u64> {
+        let result = revocations::Entity::delete_many()
+            .filter(revocations::Column::ExpiresAt.lt(crate::clock::now()))
+            .exec(db)
+            .await
+            .context("pruning revocations")?;
+        Ok(result.rows_affected)
+    }
+}
+
+async fn newest_id<C: ConnectionTrait>(db: &C) -> anyhow::Result<i64> {
+    let newest: Option<i64> = revocations::Entity::find()
+        .select_only()
+        .column_as(revocations::Column::Id.max(), "newest")
+        .into_tuple()
+        .one(db)
+        .await
+        .context("reading the newest revocation")?
+        .flatten();
+    Ok(newest.unwrap_or(0))
+}
+
+async fn snapshot<C: ConnectionTrait>(db: &C, newest: i64) -> anyhow::Result<FeedPage> {
+    let rows = revocations::Entity::find()
+        .filter(revocations::Column::Id.lte(newest))
+        .order_by_asc(revocations::Column::Id)
+        .all(db)
+        .await
+        .context("reading revocations")?;
+    Ok(page(rows, newest, true))
+}
+
+async fn entries_after<C: ConnectionTrait>(db: &C, since: i64) -> anyhow::Result<FeedPage> {
+    let rows = revocations::Entity::find()
+        .filter(revocations::Column::Id.gt(since))
+        .order_by_asc(revocations::Column::Id)
+        .limit(MAX_ENTRIES_PER_ANSWER)
+        .all(db)
+        .await
+        .context("reading revocations")?;
+    let cursor = rows.last().map_or(since, |row| row.id);
+    Ok(page(rows, cursor, false))
+}
+
+fn page(rows: Vec<revocations::Model>, cursor: i64, reset: bool) -> FeedPage {
+    let now = Utc::now();
+    let mut page = FeedPage {
+        cursor: cursor.to_string(),
+        reset,
+        sessions: Vec::new(),
+        users: Vec::new(),
+    };
+    for row in rows.into_iter().filter(|row| row.expires_at > now) {
+        match (row.kind.as_str(), row.not_before) {
+            (KIND_SESSION, _) => page.sessions.push(SessionEntry {
+                sid: row.subject,
+                expires_at: row.expires_at.timestamp(),
+            }),
+            (KIND_USER, Some(not_before)) => page.users.push(UserEntry {
+                sub: row.subject,
+                not_before: not_before.timestamp(),
+                expires_at: row.expires_at.timestamp(),
+            }),
+            (kind, _) => tracing::error!(id = row.id, kind, "skipping a malformed revocation row"),
+        }
+    }
+    page
+}

@@ -1,0 +1,135 @@
+//! Sign-out, the session list, and password change: each revocation reaches every validator
+//! through the revocation feed.
+
+use actix_web::cookie::Cookie;
+use actix_web::{HttpResponse, web};
+use auth_core::AuthUser;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::accounts;
+use crate::domain::Password;
+use crate::error::ApiError;
+use crate::routes::run_blocking;
+use crate::routes::tokens::REFRESH_COOKIE;
+use crate::sessions;
+use crate::startup::AppState;
+
+/// The caller's session, if still live: the auth-service checks its own database rather than
+/// waiting for the feed, so a revoked session cannot act here even for a moment.
+pub(crate) async fn live_session(state: &AppState, user: &AuthUser) -> Result<Uuid, ApiError> {
+    // `.into()` accepts both a required and an optional `sid` (foreign issuers have none).
+    let session_id: Option<Uuid> = user.session_id.into();
+    let session_id = session_id.ok_or(ApiError::SessionRevoked)?;
+    sessions::find_live(&state.db, user.user_id, session_id)
+        .await?
+        .map(|session| session.id)
+        .ok_or(ApiError::SessionRevoked)
+}
+
+/// `POST /api/auth/sign-out`: revokes the caller's session and clears the refresh cookie.
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<HttpResponse, ApiError> {
+    let session_id = live_session(&state, &user).await?;
+    sessions::revoke(&state.db, &state.revocations, session_id).await?;
+    let mut clear = Cookie::build(REFRESH_COOKIE, "").path("/api/auth").finish();
+    clear.make_removal();
+    Ok(HttpResponse::NoContent().cookie(clear).finish())
+}
+
+#[derive(Serialize)]
+struct SessionView {
+    id: Uuid,
+    created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    user_agent: Option<String>,
+    ip: Option<String>,
+    /// The session of the token making this request.
+    current: bool,
+}
+
+/// `GET /api/auth/sessions`: the caller's live sessions, newest first.
+pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
+    let current = live_session(&state, &user).await?;
+    let items: Vec<SessionView> = sessions::list_live(&state.db, user.user_id)
+        .await?
+        .into_iter()
+        .map(|s| SessionView {
+            current: s.id == current,
+            id: s.id,
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+            user_agent: s.user_agent,
+            ip: s.ip,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+}
+
+/// `DELETE /api/auth/sessions/{id}`: revokes one of the caller's own sessions; any other id
+/// (someone else's, revoked, malformed) is the same 404.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    live_session(&state, &user).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::SessionNotFound)?;
+    let session = sessions::find_live(&state.db, user.user_id, id)
+        .await?
+        .ok_or(ApiError::SessionNotFound)?;
+    sessions::revoke(&state.db, &state.revocations, session.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    current_password: SecretString,
+    new_password: SecretString,
+}
+
+/// `POST /api/auth/password`: checks the current password, stores the new one, and revokes
+/// every other session of the user (the caller's stays signed in).
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: web::Json<ChangePassword>,
+) -> Result<HttpResponse, ApiError> {
+    let current_session = live_session(&state, &user).await?;
+    let body = body.into_inner();
+    let new_password =
+        Password::parse(body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
+    let account = accounts::find_by_id(&state.db, user.user_id)
+        .await?
+        .ok_or(ApiError::AccountGone)?;
+
+    let hasher = state.hasher.clone();
+    let stored = account.password_hash.clone();
+    let current = body.current_password;
+    let new_hash = run_blocking(move || {
+        if hasher.verify(current.expose_secret(), Some(&stored)) {
+            hasher.hash(&new_password).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+    .await??
+    .ok_or_else(|| ApiError::validation("current_password", "the current password is incorrect"))?;
+
+    accounts::set_password_hash(&state.db, user.user_id, new_hash).await?;
+    for session in sessions::list_live(&state.db, user.user_id).await? {
+        if session.id != current_session {
+            sessions::revoke(&state.db, &state.revocations, session.id).await?;
+        }
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

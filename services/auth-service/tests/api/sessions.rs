@@ -1,0 +1,388 @@
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use service_database::testing::Backend;
+
+use crate::helpers::{PASSWORD, TestApp, problem};
+
+on_both_backends!(
+    sign_out_ends_the_session,
+    sessions_are_listed_and_revoked_individually,
+    password_change_revokes_every_other_session,
+    a_reused_refresh_token_revokes_its_family,
+    concurrent_refreshes_of_one_token_have_one_winner,
+    the_revocation_feed_long_polls,
+);
+
+async fn get_authed(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn post_authed(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/refresh",
+        &json!({ "refresh_token": refresh_token }),
+    )
+    .await
+}
+
+fn field<'a>(body: &'a Value, name: &str) -> &'a str {
+    body[name].as_str().unwrap()
+}
+
+async fn feed(app: &TestApp, query: &str) -> Value {
+    let response = app
+        .client
+        .get(app.url(&format!("/api/auth/revocations{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    response.json().await.unwrap()
+}
+
+fn session_id_of(access_token: &str) -> String {
+    use base64::Engine;
+    let payload = access_token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+fn feed_has_session(page: &Value, sid: &str) -> bool {
+    page["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["sid"] == sid)
+}
+
+async fn sign_out_ends_the_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let tokens: Value = app.sign_up("out@example.org").await.json().await.unwrap();
+    let access = field(&tokens, "access_token");
+
+    let response = post_authed(&app, "/api/auth/sign-out", access, &json!({})).await;
+    assert_eq!(response.status().as_u16(), 204);
+    let cleared = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cleared.contains("taskgate_refresh=") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+
+    problem(refresh(&app, field(&tokens, "refresh_token")).await, 401).await;
+    problem(get_authed(&app, "/api/auth/me", access).await, 401).await;
+    problem(
+        post_authed(&app, "/api/auth/sign-out", access, &json!({})).await,
+        401,
+    )
+    .await;
+    let snapshot = feed(&app, "").await;
+    assert_eq!(snapshot["reset"], true);
+    assert!(feed_has_session(&snapshot, &session_id_of(access)));
+    app.finish().await;
+}
+
+async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first: Value = app.sign_up("many@example.org").await.json().await.unwrap();
+    let second: Value = app
+        .sign_in("many@example.org", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let third: Value = app
+        .sign_in("many@example.org", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other: Value = app.sign_up("other@example.org").await.json().await.unwrap();
+    let access = field(&third, "access_token");
+
+    let list: Value = get_authed(&app, "/api/auth/sessions", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
+    assert_eq!(items[0]["id"], session_id_of(access), "newest first");
+    for key in [
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "user_agent",
+        "ip",
+    ] {
+        assert!(items[0].get(key).is_some(), "{key} missing");
+    }
+
+    let second_sid = session_id_of(field(&second, "access_token"));
+    let delete = |sid: String| {
+        let request = app
+            .client
+            .delete(app.url(&format!("/api/auth/sessions/{sid}")))
+            .bearer_auth(access);
+        async move { request.send().await.unwrap() }
+    };
+    assert_eq!(delete(second_sid.clone()).await.status().as_u16(), 204);
+    problem(delete(second_sid.clone()).await, 404).await;
+    problem(
+        delete(session_id_of(field(&other, "access_token"))).await,
+        404,
+    )
+    .await;
+    problem(delete("not-a-uuid".into()).await, 404).await;
+
+    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
+    assert_eq!(
+        refresh(&app, field(&first, "refresh_token"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        refresh(&app, field(&other, "refresh_token"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let list: Value = get_authed(&app, "/api/auth/sessions", access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    app.finish().await;
+}
+
+async fn password_change_revokes_every_other_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let elsewhere: Value = app.sign_up("pw@example.org").await.json().await.unwrap();
+    let here: Value = app
+        .sign_in("pw@example.org", PASSWORD)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = field(&here, "access_token");
+    let new_password = "a brand new passphrase";
+
+    let wrong = post_authed(
+        &app,
+        "/api/auth/password",
+        access,
+        &json!({ "current_password": "not my password", "new_password": new_password }),
+    )
+    .await;
+    assert_eq!(
+        problem(wrong, 422).await["errors"][0]["field"],
+        "current_password"
+    );
+    let weak = post_authed(
+        &app,
+        "/api/auth/password",
+        access,
+        &json!({ "current_password": PASSWORD, "new_password": "short" }),
+    )
+    .await;
+    problem(weak, 422).await;
+
+    let changed = post_authed(
+        &app,
+        "/api/auth/password",
+        access,
+        &json!({ "current_password": PASSWORD, "new_password": new_password }),
+    )
+    .await;
+    assert_eq!(changed.status().as_u16(), 204);
+
+    problem(refresh(&app, field(&elsewhere, "refresh_token")).await, 401).await;
+    problem(
+        get_authed(&app, "/api/auth/me", field(&elsewhere, "access_token")).await,
+        401,
+    )
+    .await;
+    assert!(feed_has_session(
+        &feed(&app, "").await,
+        &session_id_of(field(&elsewhere, "access_token"))
+    ));
+    assert_eq!(
+        get_authed(&app, "/api/auth/me", access)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        refresh(&app, field(&here, "refresh_token"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    problem(app.sign_in("pw@example.org", PASSWORD).await, 401).await;
+    assert_eq!(
+        app.sign_in("pw@example.org", new_password)
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    app.finish().await;
+}
+
+async fn a_reused_refresh_token_revokes_its_family(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let first: Value = app.sign_up("reuse@example.org").await.json().await.unwrap();
+    let stolen = field(&first, "refresh_token");
+    let second: Value = refresh(&app, stolen).await.json().await.unwrap();
+
+    // The thief (or the victim) presents the used token: the whole family dies.
+    problem(refresh(&app, stolen).await, 401).await;
+    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
+    problem(
+        get_authed(&app, "/api/auth/me", field(&second, "access_token")).await,
+        401,
+    )
+    .await;
+    assert!(feed_has_session(
+        &feed(&app, "").await,
+        &session_id_of(field(&first, "access_token"))
+    ));
+    app.finish().await;
+}
+
+async fn concurrent_refreshes_of_one_token_have_one_winner(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let tokens: Value = app.sign_up("race@example.org").await.json().await.unwrap();
+    let token = field(&tokens, "refresh_token").to_owned();
+
+    let attempts = (0..8).map(|_| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/refresh"))
+            .json(&json!({ "refresh_token": token }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 200 || s == 401),
+        "{statuses:?}"
+    );
+    app.finish().await;
+}
+
+async fn futures_join_all<F: std::future::Future<Output = u16> + Send + 'static>(
+    futures: impl Iterator<Item = F>,
+) -> Vec<u16> {
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+async fn the_revocation_feed_long_polls(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let tokens: Value = app.sign_up("feed@example.org").await.json().await.unwrap();
+    let access = field(&tokens, "access_token").to_owned();
+
+    let snapshot = feed(&app, "").await;
+    assert_eq!(snapshot["reset"], true);
+    let cursor = field(&snapshot, "cursor").to_owned();
+    // An unknown cursor is answered with a full snapshot.
+    assert_eq!(feed(&app, "?since=999999").await["reset"], true);
+    assert_eq!(feed(&app, "?since=garbage").await["reset"], true);
+    // Nothing new and no wait: an empty answer at once, with the same cursor.
+    let empty = feed(&app, &format!("?since={cursor}")).await;
+    assert_eq!(empty["reset"], false);
+    assert_eq!(empty["cursor"], cursor.as_str());
+    assert!(empty["sessions"].as_array().unwrap().is_empty());
+
+    let started = Instant::now();
+    let poll = {
+        let url = app.url(&format!("/api/auth/revocations?since={cursor}&wait=20"));
+        let client = app.client.clone();
+        tokio::spawn(async move {
+            client
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        post_authed(&app, "/api/auth/sign-out", &access, &json!({}))
+            .await
+            .status()
+            .as_u16(),
+        204
+    );
+    let page = poll.await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the long-poll woke on the revocation"
+    );
+    assert_eq!(page["reset"], false);
+    assert!(feed_has_session(&page, &session_id_of(&access)));
+    assert_ne!(page["cursor"], cursor.as_str());
+
+    let bad = app
+        .client
+        .get(app.url("/api/auth/revocations?bogus=1"))
+        .send()
+        .await
+        .unwrap();
+    problem(bad, 400).await;
+    app.finish().await;
+}
