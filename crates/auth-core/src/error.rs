@@ -36,6 +36,10 @@ pub enum TokenError {
     InvalidClaim(&'static str),
     #[error("the token's claims are malformed")]
     MalformedClaims,
+    /// Its session was revoked (sign-out, session revoked) or it was issued before its user's
+    /// cut-off (password change, account deleted), as the issuer's revocation feed reported.
+    #[error("the token has been revoked")]
+    Revoked,
     /// The Authorization header is present but does not use the Bearer scheme (RFC 6750 §2.1).
     #[error("the Authorization header must use the Bearer scheme")]
     NotBearer,

@@ -13,7 +13,9 @@ use http_problem::Problem;
 use uuid::Uuid;
 
 use crate::claims::AccessClaims;
+use crate::config::UserIdSource;
 use crate::error::TokenError;
+use crate::verified_token::VerifiedToken;
 use crate::verifier::Verifier;
 
 const REALM: &str = "taskgate";
@@ -21,27 +23,35 @@ const REALM: &str = "taskgate";
 /// The signed-in user behind a verified access token.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
+    /// Our user's UUID (`sub`) for the primary issuer; for a foreign issuer the id
+    /// [`crate::derived_user_id`] gives its `iss` and `sub`, so its users never meet ours.
     pub user_id: Uuid,
-    pub session_id: Uuid,
+    /// The session (`sid`) for our own issuer's tokens; `None` for a foreign issuer's.
+    pub session_id: Option<Uuid>,
+    /// The token's scopes, or the issuer's default scopes when the token has no `scope`.
     pub scopes: Vec<String>,
     pub claims: AccessClaims,
 }
 
 impl AuthUser {
-    /// A user token has a UUID `sub` and a UUID `sid`; service tokens (no `sid`) are refused.
-    pub fn from_claims(claims: AccessClaims) -> Result<AuthUser, TokenError> {
-        let user_id = Uuid::parse_str(&claims.sub).map_err(|_| TokenError::InvalidClaim("sub"))?;
-        let session_id = claims
-            .sid
-            .as_deref()
-            .ok_or(TokenError::MissingClaim("sid"))
-            .and_then(|sid| Uuid::parse_str(sid).map_err(|_| TokenError::InvalidClaim("sid")))?;
-        let scopes = claims.scopes().map(str::to_owned).collect();
+    /// A user behind a verified token, under its issuer's rules: our own issuer's user tokens
+    /// have a UUID `sub` and a UUID `sid` (service tokens, without `sid`, are refused).
+    pub fn from_verified(token: VerifiedToken) -> Result<AuthUser, TokenError> {
         Ok(AuthUser {
-            user_id,
-            session_id,
-            scopes,
+            user_id: token.user_id()?,
+            session_id: token.session_id()?,
+            scopes: token.scopes,
+            claims: token.claims,
+        })
+    }
+
+    /// [`AuthUser::from_verified`] for claims of our own issuer (UUID `sub` and `sid`).
+    pub fn from_claims(claims: AccessClaims) -> Result<AuthUser, TokenError> {
+        let scopes = claims.scopes().map(str::to_owned).collect();
+        AuthUser::from_verified(VerifiedToken {
             claims,
+            scopes,
+            user_ids: UserIdSource::Subject,
         })
     }
 
@@ -101,9 +111,9 @@ impl FromRequest for AuthUser {
         };
         Box::pin(async move {
             verifier
-                .verify(&token)
+                .verify_token(&token)
                 .await
-                .and_then(AuthUser::from_claims)
+                .and_then(AuthUser::from_verified)
                 .map_err(|err| rejected(&err))
         })
     }

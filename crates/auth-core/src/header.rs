@@ -20,12 +20,32 @@ const FORBIDDEN_MEMBERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "crit"];
 #[derive(Debug)]
 pub(crate) struct CheckedHeader {
     pub alg: Algorithm,
-    pub kid: String,
+    /// Absent only where the issuer's rules allow it (a single shared secret needs no `kid`).
+    pub kid: Option<String>,
+}
+
+/// What one issuer demands of a header.
+#[derive(Debug, Clone)]
+pub(crate) struct HeaderRules {
+    pub algorithms: Vec<Algorithm>,
+    pub require_typ: bool,
+    pub require_kid: bool,
+}
+
+/// A parsed protected header, before any issuer's rules are applied.
+#[derive(Debug)]
+pub(crate) struct RawHeader(Map<String, Value>);
+
+/// The decoded header and payload of a compact JWS (the signature is checked for syntax only).
+#[derive(Debug)]
+pub(crate) struct CompactParts {
+    pub header: Vec<u8>,
+    pub payload: Vec<u8>,
 }
 
 /// Checks the token has exactly three base64url segments (decoding each, so garbage is refused
-/// here rather than deep inside the crypto code) and returns the decoded header bytes.
-pub(crate) fn split_compact(token: &str) -> Result<Vec<u8>, TokenError> {
+/// here rather than deep inside the crypto code) and returns the decoded header and payload.
+pub(crate) fn split_compact(token: &str) -> Result<CompactParts, TokenError> {
     let mut parts = token.split('.');
     let (Some(header), Some(payload), Some(signature), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
@@ -37,49 +57,67 @@ pub(crate) fn split_compact(token: &str) -> Result<Vec<u8>, TokenError> {
     }
     // An empty signature is syntactically fine (that is what `alg: none` looks like); it is
     // refused by the algorithm check, which gives the more useful error.
-    for part in [payload, signature] {
+    URL_SAFE_NO_PAD
+        .decode(signature)
+        .map_err(|_| TokenError::Malformed)?;
+    let decode = |part: &str| {
         URL_SAFE_NO_PAD
             .decode(part)
-            .map_err(|_| TokenError::Malformed)?;
-    }
-    URL_SAFE_NO_PAD
-        .decode(header)
-        .map_err(|_| TokenError::Malformed)
+            .map_err(|_| TokenError::Malformed)
+    };
+    Ok(CompactParts {
+        header: decode(header)?,
+        payload: decode(payload)?,
+    })
 }
 
-/// Validates the decoded protected header against the allow-list and the typ rule.
-pub(crate) fn check_header(
-    header_json: &[u8],
-    allowed: &[Algorithm],
-    require_typ: bool,
-) -> Result<CheckedHeader, TokenError> {
+/// Parses the header and refuses the members no issuer may use.
+pub(crate) fn parse_header(header_json: &[u8]) -> Result<RawHeader, TokenError> {
     let header: Map<String, Value> =
         serde_json::from_slice(header_json).map_err(|_| TokenError::Malformed)?;
-
     if let Some(name) = FORBIDDEN_MEMBERS
         .iter()
         .find(|name| header.contains_key(**name))
     {
         return Err(TokenError::ForbiddenHeader(name));
     }
+    Ok(RawHeader(header))
+}
 
+impl RawHeader {
+    /// The `alg`, if it names an algorithm at all (`none` does not). Only for choosing between
+    /// issuers; [`check_header`] is what enforces the allow-list.
+    pub(crate) fn algorithm(&self) -> Option<Algorithm> {
+        self.0
+            .get("alg")
+            .and_then(Value::as_str)
+            .and_then(|name| name.parse::<Algorithm>().ok())
+    }
+}
+
+/// Validates the header against one issuer's allow-list, `typ` and `kid` rules.
+pub(crate) fn check_header(
+    header: &RawHeader,
+    rules: &HeaderRules,
+) -> Result<CheckedHeader, TokenError> {
     // `none` and any unknown name fail to parse, so they can never be in the allow-list.
     let alg = header
-        .get("alg")
-        .and_then(Value::as_str)
-        .and_then(|name| name.parse::<Algorithm>().ok())
-        .filter(|alg| allowed.contains(alg))
+        .algorithm()
+        .filter(|alg| rules.algorithms.contains(alg))
         .ok_or(TokenError::AlgorithmNotAllowed)?;
 
-    if require_typ {
-        let typ = header.get("typ").and_then(Value::as_str);
+    if rules.require_typ {
+        let typ = header.0.get("typ").and_then(Value::as_str);
         if !typ.is_some_and(is_access_token_type) {
             return Err(TokenError::WrongType);
         }
     }
 
-    let kid = match header.get("kid") {
-        Some(Value::String(kid)) if !kid.is_empty() => kid.clone(),
+    // A `kid` that is present must be usable even where it is optional: a malformed one says
+    // the token was not made for us.
+    let kid = match header.0.get("kid") {
+        Some(Value::String(kid)) if !kid.is_empty() => Some(kid.clone()),
+        None if !rules.require_kid => None,
         _ => return Err(TokenError::MissingKeyId),
     };
 
@@ -101,8 +139,23 @@ fn is_access_token_type(typ: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn rules(require_typ: bool, require_kid: bool) -> HeaderRules {
+        HeaderRules {
+            algorithms: vec![Algorithm::EdDSA],
+            require_typ,
+            require_kid,
+        }
+    }
+
+    fn check_with(
+        header: serde_json::Value,
+        rules: &HeaderRules,
+    ) -> Result<CheckedHeader, TokenError> {
+        check_header(&parse_header(header.to_string().as_bytes())?, rules)
+    }
+
     fn check(header: serde_json::Value) -> Result<CheckedHeader, TokenError> {
-        check_header(header.to_string().as_bytes(), &[Algorithm::EdDSA], true)
+        check_with(header, &rules(true, true))
     }
 
     #[test]
@@ -129,8 +182,35 @@ mod tests {
     #[test]
     fn typ_is_optional_when_not_required() {
         let header = serde_json::json!({"alg": "EdDSA", "kid": "k"});
-        let checked = check_header(header.to_string().as_bytes(), &[Algorithm::EdDSA], false);
-        assert_eq!(checked.unwrap().kid, "k");
+        let checked = check_with(header, &rules(false, true));
+        assert_eq!(checked.unwrap().kid.as_deref(), Some("k"));
+    }
+
+    #[test]
+    fn kid_is_optional_only_when_not_required_and_must_be_usable_when_present() {
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "at+jwt"});
+        assert_eq!(
+            check_with(header.clone(), &rules(true, false)).unwrap().kid,
+            None
+        );
+        assert_eq!(check(header).unwrap_err(), TokenError::MissingKeyId);
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "at+jwt", "kid": ""});
+        assert_eq!(
+            check_with(header, &rules(true, false)).unwrap_err(),
+            TokenError::MissingKeyId
+        );
+    }
+
+    #[test]
+    fn forbidden_members_are_refused_before_any_rule() {
+        for member in FORBIDDEN_MEMBERS {
+            let header =
+                serde_json::json!({"alg": "EdDSA", "typ": "at+jwt", "kid": "k", member: "x"});
+            assert_eq!(
+                parse_header(header.to_string().as_bytes()).err().unwrap(),
+                TokenError::ForbiddenHeader(member)
+            );
+        }
     }
 
     #[test]
@@ -163,7 +243,11 @@ mod tests {
             TokenError::Malformed
         );
         assert_eq!(split_compact(".e30.").unwrap_err(), TokenError::Malformed);
-        assert_eq!(split_compact("e30.e30.").unwrap(), b"{}");
+        let parts = split_compact("e30.e30.").unwrap();
+        assert_eq!(
+            (parts.header, parts.payload),
+            (b"{}".to_vec(), b"{}".to_vec())
+        );
         // Padding and the standard alphabet are not base64url.
         assert_eq!(
             split_compact("e30=.e30.e30").unwrap_err(),

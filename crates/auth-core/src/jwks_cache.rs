@@ -6,7 +6,8 @@
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use crate::jwks_fetch::{FetchError, FetchFailure, JwksFetcher};
+use crate::http_fetch::FetchError;
+use crate::jwks_fetch::{FetchFailure, JwksFetcher};
 use crate::keys::{KeyOrigin, KeySet};
 
 /// First retry delay after a failed refresh; doubles up to [`MAX_RETRY_DELAY`] (or the refresh

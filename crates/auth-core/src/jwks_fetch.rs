@@ -7,49 +7,18 @@ use jsonwebtoken::jwk::{Jwk, JwkSet};
 use reqwest::header::ACCEPT;
 use serde::Deserialize;
 
+use crate::http_fetch::{FetchError, build_client, read_bounded};
+
 /// A JWKS is a few KiB; anything this large is a misconfiguration or an attack.
-pub(crate) const MAX_BODY_BYTES: usize = 256 * 1024;
+const MAX_BODY_BYTES: usize = 256 * 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(5);
-
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum FetchError {
-    #[error("the HTTP client could not be built: {0}")]
-    NoClient(String),
-    #[error("request failed: {0}")]
-    Http(String),
-    #[error("unexpected HTTP status {0}")]
-    Status(reqwest::StatusCode),
-    #[error("response body is larger than {MAX_BODY_BYTES} bytes")]
-    TooLarge,
-    #[error("response is not the expected JSON: {0}")]
-    Json(#[from] serde_json::Error),
-    #[error("discovery document names issuer {found:?}, expected {expected:?}")]
-    IssuerMismatch { found: String, expected: String },
-    #[error("the key set has no usable keys")]
-    NoUsableKeys,
-}
 
 /// A failed fetch and the URL it was for (for the log line).
 #[derive(Debug)]
 pub(crate) struct FetchFailure {
     pub url: String,
     pub error: FetchError,
-}
-
-impl From<reqwest::Error> for FetchError {
-    fn from(err: reqwest::Error) -> Self {
-        // reqwest's own message is terse ("error sending request"); the cause chain says what
-        // actually happened (connection refused, timeout, TLS), which is what an operator needs.
-        let mut message = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        FetchError::Http(message)
-    }
 }
 
 /// The members of a discovery document we use.
@@ -73,16 +42,10 @@ pub(crate) struct JwksFetcher {
 
 impl JwksFetcher {
     pub(crate) fn new(issuer: &str, jwks_url: Option<&str>) -> JwksFetcher {
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .timeout(TOTAL_TIMEOUT)
-            // Fetches are minutes apart and may run on different runtimes (actix workers and the
-            // refresh task); a pooled connection tied to another runtime would fail, and keeping
-            // one alive for minutes buys nothing.
-            .pool_max_idle_per_host(0)
-            .user_agent(concat!("taskgate-auth-core/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| FetchError::from(err).to_string());
+        // Fetches are minutes apart and may run on different runtimes (actix workers and the
+        // refresh task); a pooled connection tied to another runtime would fail, and keeping
+        // one alive for minutes buys nothing.
+        let client = build_client(CONNECT_TIMEOUT, TOTAL_TIMEOUT, false);
         JwksFetcher {
             client,
             issuer: issuer.to_owned(),
@@ -90,8 +53,9 @@ impl JwksFetcher {
         }
     }
 
-    /// Fetches the key set, returning it with the URL it came from. `discovered_url` caches the discovery result between calls; it is
-    /// cleared when the JWKS fetch fails, so a moved `jwks_uri` is picked up on the next try.
+    /// Fetches the key set, returning it with the URL it came from. `discovered_url` caches the
+    /// discovery result between calls; it is cleared when the JWKS fetch fails, so a moved
+    /// `jwks_uri` is picked up on the next try.
     pub(crate) async fn fetch(
         &self,
         discovered_url: &mut Option<String>,
@@ -157,28 +121,11 @@ impl JwksFetcher {
             .client
             .as_ref()
             .map_err(|e| FetchError::NoClient(e.clone()))?;
-        let mut response = client
+        let response = client
             .get(url)
             .header(ACCEPT, "application/jwk-set+json, application/json")
             .send()
             .await?;
-        if !response.status().is_success() {
-            return Err(FetchError::Status(response.status()));
-        }
-        if response
-            .content_length()
-            .is_some_and(|len| len > MAX_BODY_BYTES as u64)
-        {
-            return Err(FetchError::TooLarge);
-        }
-        // Content-Length may be absent (chunked) or lie, so count while reading too.
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await? {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+        read_bounded(response, MAX_BODY_BYTES).await
     }
 }

@@ -26,7 +26,7 @@ pub(crate) enum KeyOrigin {
 /// RSA moduli below 2048 bits are refused (NIST SP 800-131A; RFC 7518 §3.3 requires it too).
 const MIN_RSA_MODULUS_BYTES: usize = 256;
 /// An HMAC secret shorter than the SHA-256 output weakens HS256 (RFC 7518 §3.2).
-const MIN_HMAC_SECRET_BYTES: usize = 32;
+pub(crate) const MIN_HMAC_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum KeyKind {
@@ -64,6 +64,25 @@ pub(crate) struct VerificationKey {
 }
 
 impl VerificationKey {
+    /// A shared HMAC secret (the `BETTER_AUTH_SECRET` compatibility mode), bound to exactly
+    /// one HS* algorithm so it can never verify anything else.
+    pub(crate) fn shared_secret(
+        secret: &[u8],
+        alg: Algorithm,
+    ) -> Result<VerificationKey, &'static str> {
+        if !KeyKind::Hmac.fits(alg) {
+            return Err("a shared secret verifies only HS256, HS384 or HS512");
+        }
+        if secret.len() < MIN_HMAC_SECRET_BYTES {
+            return Err("the shared secret is shorter than 32 bytes");
+        }
+        Ok(VerificationKey {
+            kind: KeyKind::Hmac,
+            declared_alg: Some(alg),
+            decoding: DecodingKey::from_secret(secret),
+        })
+    }
+
     pub(crate) fn accepts(&self, alg: Algorithm) -> bool {
         self.declared_alg.is_none_or(|declared| declared == alg) && self.kind.fits(alg)
     }
@@ -268,6 +287,22 @@ mod tests {
         assert!(key.accepts(Algorithm::HS256));
         assert!(!key.accepts(Algorithm::HS512));
         assert!(!key.accepts(Algorithm::EdDSA));
+    }
+
+    #[test]
+    fn a_shared_secret_is_bound_to_its_one_hmac_algorithm() {
+        let key = VerificationKey::shared_secret(&[3u8; 32], Algorithm::HS256).unwrap();
+        assert!(key.accepts(Algorithm::HS256));
+        for other in [
+            Algorithm::HS384,
+            Algorithm::HS512,
+            Algorithm::EdDSA,
+            Algorithm::RS256,
+        ] {
+            assert!(!key.accepts(other), "{other:?}");
+        }
+        assert!(VerificationKey::shared_secret(&[3u8; 31], Algorithm::HS256).is_err());
+        assert!(VerificationKey::shared_secret(&[3u8; 32], Algorithm::EdDSA).is_err());
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub tokens: TokenSettings,
     pub keys: KeySettings,
+    pub throttle: ThrottleSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,11 +58,42 @@ pub struct TokenSettings {
     pub audience: String,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeySettings {
     /// 32 bytes, base64: encrypts the private signing keys at rest. Required in production.
     pub master_key: Option<SecretString>,
+    /// How long a key signs before the schedule rotates it.
+    pub rotation_interval_secs: u64,
+    /// How often each replica re-reads the keys (to follow another replica's rotation) and
+    /// checks whether a rotation is due.
+    pub reload_interval_secs: u64,
+}
+
+/// Failed sign-ins are counted per account and per client IP within a window; past the limit
+/// the key is locked for `base_lockout_secs`, doubling with each further failure up to
+/// `max_lockout_secs`. A locked request gets 429 + `Retry-After` and costs no password hash.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThrottleSettings {
+    pub account_max_failures: u32,
+    /// Higher than the account limit: many users can share one address (NAT, offices).
+    pub ip_max_failures: u32,
+    pub window_secs: u64,
+    pub base_lockout_secs: u64,
+    pub max_lockout_secs: u64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            account_max_failures: 5,
+            ip_max_failures: 20,
+            window_secs: 15 * 60,
+            base_lockout_secs: 30,
+            max_lockout_secs: 15 * 60,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -74,6 +106,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             tokens: TokenSettings::default(),
             keys: KeySettings::default(),
+            throttle: ThrottleSettings::default(),
         }
     }
 }
@@ -93,6 +126,16 @@ impl Default for DatabaseSettings {
         Self {
             url: None,
             max_connections: 10,
+        }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            master_key: None,
+            rotation_interval_secs: 30 * 24 * 60 * 60,
+            reload_interval_secs: 30,
         }
     }
 }
@@ -142,6 +185,26 @@ impl Settings {
         anyhow::ensure!(
             !self.tokens.audience.trim().is_empty(),
             "AUTH__TOKENS__AUDIENCE must not be empty"
+        );
+        anyhow::ensure!(
+            self.keys.reload_interval_secs >= 1,
+            "AUTH__KEYS__RELOAD_INTERVAL_SECS must be at least 1"
+        );
+        // The promoted key was published at the previous rotation; validators refresh their
+        // JWKS every few minutes, so rotating faster than that could outrun their caches.
+        anyhow::ensure!(
+            self.keys.rotation_interval_secs >= 3600,
+            "AUTH__KEYS__ROTATION_INTERVAL_SECS must be at least 3600"
+        );
+        let throttle = &self.throttle;
+        anyhow::ensure!(
+            throttle.account_max_failures >= 1 && throttle.ip_max_failures >= 1,
+            "AUTH__THROTTLE__*_MAX_FAILURES must be at least 1"
+        );
+        anyhow::ensure!(
+            throttle.base_lockout_secs >= 1
+                && throttle.max_lockout_secs >= throttle.base_lockout_secs,
+            "AUTH__THROTTLE__BASE_LOCKOUT_SECS must be at least 1 and at most AUTH__THROTTLE__MAX_LOCKOUT_SECS"
         );
         if let Some(url) = &self.public_url {
             anyhow::ensure!(

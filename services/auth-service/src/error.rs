@@ -27,6 +27,8 @@ pub enum ApiError {
     SessionRevoked,
     #[error("no such session")]
     SessionNotFound,
+    #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -69,6 +71,18 @@ impl ApiError {
             Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),
             Self::SessionNotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+            }
+            Self::Throttled { retry_after_secs } => {
+                let mut problem = Problem::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    "Too many attempts",
+                )
+                .with_detail(detail);
+                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    problem = problem.with_header(actix_web::http::header::RETRY_AFTER, value);
+                }
+                problem
             }
             Self::Unexpected(_) => Problem::internal(),
         }

@@ -208,7 +208,7 @@ pub async fn list_live<C: ConnectionTrait>(
         .into_iter()
         .filter(|session| is_live(session, now))
         .collect();
-    live.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    live.sort_by_key(|session| std::cmp::Reverse(session.created_at));
     Ok(live)
 }
 

@@ -8,7 +8,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
@@ -57,20 +58,24 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
-/// Makes sure a `current` key exists (generating one on first start), then loads the ring.
+/// Makes sure a `current` and a `next` key exist (generating them on first start), then
+/// loads the ring. The `next` key is published from now on, so that by the time a rotation
+/// makes it sign, every validator's cached JWKS already holds it.
 pub async fn load_or_create(
     db: &DatabaseConnection,
     master: &MasterKey,
 ) -> anyhow::Result<KeyRing> {
-    let has_current = signing_keys::Entity::find()
-        .filter(signing_keys::Column::State.eq(SigningKeyState::Current.as_str()))
-        .one(db)
-        .await
-        .context("reading signing keys")?
-        .is_some();
-    if !has_current {
-        let kid = insert_new_key(db, master, SigningKeyState::Current).await?;
-        tracing::info!(%kid, "generated the first signing key");
+    for state in [SigningKeyState::Current, SigningKeyState::Next] {
+        let exists = signing_keys::Entity::find()
+            .filter(signing_keys::Column::State.eq(state.as_str()))
+            .one(db)
+            .await
+            .context("reading signing keys")?
+            .is_some();
+        if !exists {
+            let kid = insert_new_key(db, master, state).await?;
+            tracing::info!(%kid, state = state.as_str(), "generated a signing key");
+        }
     }
     load(db, master).await
 }
@@ -82,11 +87,12 @@ pub async fn load(db: &DatabaseConnection, master: &MasterKey) -> anyhow::Result
         .all(db)
         .await
         .context("reading signing keys")?;
-    // If two replicas raced on first start there may be two `current` rows: the newest wins
-    // deterministically on every replica, and both stay published.
+    // If two replicas raced on first start there may be two `current` rows: the most recently
+    // activated wins deterministically on every replica, and both stay published.
     let current = rows
         .iter()
-        .find(|row| row.state == SigningKeyState::Current.as_str())
+        .filter(|row| row.state == SigningKeyState::Current.as_str())
+        .max_by_key(|row| (row.activated_at, row.created_at))
         .context("no current signing key")?;
     anyhow::ensure!(
         current.algorithm == "EdDSA",
@@ -99,7 +105,10 @@ pub async fn load(db: &DatabaseConnection, master: &MasterKey) -> anyhow::Result
         algorithm: Algorithm::EdDSA,
         encoding_key: EncodingKey::from_ed_der(pkcs8.expose_secret()),
     };
-    let keys = rows
+    // Published: the current key first, then the next and the retired ones.
+    let mut published: Vec<&signing_keys::Model> = vec![current];
+    published.extend(rows.iter().filter(|row| row.kid != current.kid));
+    let keys = published
         .iter()
         .map(|row| serde_json::from_str::<serde_json::Value>(&row.public_jwk))
         .collect::<Result<Vec<_>, _>>()
@@ -114,8 +123,8 @@ pub async fn load(db: &DatabaseConnection, master: &MasterKey) -> anyhow::Result
     })
 }
 
-async fn insert_new_key(
-    db: &DatabaseConnection,
+pub(crate) async fn insert_new_key<C: ConnectionTrait>(
+    db: &C,
     master: &MasterKey,
     state: SigningKeyState,
 ) -> anyhow::Result<String> {

@@ -15,19 +15,23 @@ use crate::access_token::AccessTokenIssuer;
 use crate::config::Settings;
 use crate::domain::PasswordHasher;
 use crate::error::{json_error_handler, query_error_handler};
+use crate::key_rotation::{self, KeyStore};
 use crate::master_key::MasterKey;
 use crate::revocations::RevocationLog;
-use crate::signing_keys::{self, KeyRing};
+use crate::signing_keys;
+use crate::throttle::SignInThrottle;
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {
     pub db: DatabaseConnection,
     pub hasher: PasswordHasher,
-    pub keys: Arc<KeyRing>,
+    pub keys: KeyStore,
+    pub master: MasterKey,
     pub tokens: AccessTokenIssuer,
     pub session_ttl: chrono::Duration,
     pub secure_cookies: bool,
     pub revocations: RevocationLog,
+    pub throttle: SignInThrottle,
 }
 
 pub struct Application {
@@ -53,7 +57,7 @@ impl Application {
         // The master key first: a production misconfiguration stops start-up before any I/O.
         let master = MasterKey::from_settings(&settings)?;
         let db = open_database(&settings).await?;
-        let keys = Arc::new(signing_keys::load_or_create(&db, &master).await?);
+        let keys = KeyStore::new(signing_keys::load_or_create(&db, &master).await?);
         let hasher = tokio::task::spawn_blocking(PasswordHasher::new)
             .await
             .context("starting the password hasher")??;
@@ -66,22 +70,24 @@ impl Application {
         // /me verifies our own tokens with the same rules as every other validator.
         let verifier = Verifier::from_jwks(
             VerifierConfig::new(issuer.clone(), settings.tokens.audience.clone()),
-            keys.jwks.clone(),
+            keys.current().jwks.clone(),
         );
         let state = web::Data::new(AppState {
             db,
             hasher,
             keys,
+            master,
             tokens,
             session_ttl: chrono::Duration::seconds(i64::try_from(
                 settings.tokens.session_ttl_secs,
             )?),
             secure_cookies: settings.secure_cookies(),
             // Entries outlive the tokens they concern by the validators' maximum leeway.
+            throttle: SignInThrottle::new(settings.throttle.clone()),
             revocations: RevocationLog::new(i64::try_from(settings.tokens.access_ttl_secs)?, 300),
         });
         let verifier = web::Data::new(verifier);
-        spawn_housekeeping(state.clone());
+        spawn_housekeeping(state.clone(), verifier.clone(), &settings)?;
         let json_config = web::JsonConfig::default()
             .limit(16 * 1024)
             .error_handler(json_error_handler);
@@ -118,6 +124,11 @@ impl Application {
         &self.issuer
     }
 
+    /// Stops the server (tests use it to take an issuer offline).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -137,18 +148,53 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
     Ok(db)
 }
 
-/// Once a minute: forget revocations whose tokens have all expired. The task ends with the
-/// server (it holds only a weak reference to the state).
-fn spawn_housekeeping(state: web::Data<AppState>) {
-    let state = std::sync::Arc::downgrade(&state.into_inner());
+/// Every `reload_interval`: follow key changes made by another replica (or the CLI), rotate
+/// when due, delete keys retired long enough, forget expired revocations. The task ends with
+/// the server (it holds only weak references).
+fn spawn_housekeeping(
+    state: web::Data<AppState>,
+    verifier: web::Data<Verifier>,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let period = std::time::Duration::from_secs(settings.keys.reload_interval_secs);
+    let rotation_interval =
+        chrono::Duration::seconds(i64::try_from(settings.keys.rotation_interval_secs)?);
+    // A retired key is deleted once the longest-lived token it signed has expired, plus the
+    // largest leeway a validator may allow.
+    let retired_for =
+        chrono::Duration::seconds(i64::try_from(settings.tokens.access_ttl_secs)? + 300);
+    let state = Arc::downgrade(&state.into_inner());
+    let verifier = Arc::downgrade(&verifier.into_inner());
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let Some(state) = state.upgrade() else { break };
-            if let Err(error) = state.revocations.prune(&state.db).await {
-                tracing::warn!(error = ?error, "pruning revocations failed");
+            let (Some(state), Some(verifier)) = (state.upgrade(), verifier.upgrade()) else {
+                break;
+            };
+            if let Err(error) =
+                housekeeping(&state, &verifier, rotation_interval, retired_for).await
+            {
+                tracing::warn!(error = ?error, "housekeeping failed; retrying next period");
             }
         }
     });
+    Ok(())
+}
+
+async fn housekeeping(
+    state: &AppState,
+    verifier: &Verifier,
+    rotation_interval: chrono::Duration,
+    retired_for: chrono::Duration,
+) -> anyhow::Result<()> {
+    key_rotation::rotate(&state.db, &state.master, Some(rotation_interval)).await?;
+    key_rotation::delete_retired_before(&state.db, crate::clock::now() - retired_for).await?;
+    if state.keys.reload(&state.db, &state.master).await? {
+        verifier.replace_keys(state.keys.current().jwks.clone());
+        tracing::info!(kid = %state.keys.current().signer.kid, "signing keys reloaded");
+    }
+    state.revocations.prune(&state.db).await?;
+    Ok(())
 }

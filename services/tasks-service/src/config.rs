@@ -1,12 +1,20 @@
 //! Settings, layered (ARCHITECTURE §5): built-in defaults → optional `config/tasks-service.toml`
-//! → `TASKS__…` environment variables (double underscore for nesting) → `DATABASE_URL`.
+//! → `TASKS__…` environment variables (double underscore for nesting) → the conventional
+//! `DATABASE_URL` and `BETTER_AUTH_SECRET` when the setting itself is unset.
 //! Unknown keys are rejected so a typo never silently falls back to a default.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::Context;
-use secrecy::SecretString;
+use auth_core::{Algorithm, Claim, TrustedIssuer, UserIdSource, VerifierConfig};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+/// Where the auth-service publishes its revocation feed, relative to its issuer URL.
+const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";
+/// RFC 7518 §3.2: an HS256 key shorter than the hash output weakens it.
+const MIN_SHARED_SECRET_BYTES: usize = 32;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -35,7 +43,19 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
 }
 
-/// Which issuer's tokens this service trusts.
+/// Which issuers' tokens this service trusts.
+///
+/// - The primary issuer, our auth-service: `issuer_url`, `jwks_url`, `audience`,
+///   `revocation_feed_url` (`TASKS__AUTH__…`). Its `sub` is the user id.
+/// - Extra JWKS issuers (e.g. a Better Auth server's `/api/auth/jwks`): only in
+///   `config/tasks-service.toml`, as `[[auth.extra_issuers]]` tables, because the `config` crate
+///   cannot express a list of tables in environment variables.
+/// - An HS256 shared secret: `BETTER_AUTH_SECRET` (or `auth.hs256.secret`) with
+///   `auth.hs256.issuer` / `audience` / `default_scopes` (`TASKS__AUTH__HS256__…`).
+///
+/// A token is checked by the issuer its `iss` names, with that issuer's keys and rules. Users of
+/// extra and HS256 issuers get ids derived from `iss` and `sub` (`auth_core::derived_user_id`),
+/// so they never share tasks with our own users or with each other.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
@@ -45,8 +65,67 @@ pub struct AuthSettings {
     pub jwks_url: Option<String>,
     /// The `aud` a token must carry.
     pub audience: String,
-    /// Clock skew tolerated on `exp` and `nbf`.
+    /// Clock skew tolerated on `exp` and `nbf`, for every issuer.
     pub leeway_secs: u64,
+    /// The primary issuer's revocation feed. Unset: `{issuer_url}/api/auth/revocations`; set
+    /// to an empty string to follow none (e.g. a primary issuer without a feed).
+    pub revocation_feed_url: Option<String>,
+    /// More JWKS issuers (TOML only, see above).
+    pub extra_issuers: Vec<ExtraIssuerSettings>,
+    /// The HS256 shared-secret issuer (off unless a secret is given).
+    pub hs256: Hs256Settings,
+}
+
+/// One `[[auth.extra_issuers]]` table: a foreign issuer whose JWKS we fetch.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraIssuerSettings {
+    /// The `iss` its tokens carry, compared exactly; the base of its discovery document.
+    pub issuer_url: String,
+    /// Skip discovery (Better Auth: `{issuer_url}/api/auth/jwks`).
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// The `aud` its tokens must carry.
+    pub audience: String,
+    /// Require `typ: at+jwt`. Better Auth does not set it: `false` there.
+    #[serde(default = "yes")]
+    pub require_typ: bool,
+    /// Claims its tokens must carry; `iss`, `sub`, `aud`, `exp` and `iat` always are.
+    #[serde(default = "always_required_claims")]
+    pub required_claims: Vec<Claim>,
+    /// Space-separated scopes granted when a token has no `scope` claim (Better Auth tokens
+    /// have none), e.g. `"tasks:read tasks:write"`. Empty: such tokens get no scopes (403).
+    #[serde(default)]
+    pub default_scopes: String,
+    /// Accepted signing algorithms; asymmetric only (shared secrets go in `auth.hs256`).
+    #[serde(default = "eddsa_only")]
+    pub algorithms: Vec<Algorithm>,
+}
+
+/// The HS256 compatibility mode of the original Better Auth + FastAPI design.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Hs256Settings {
+    /// The shared secret, at least 32 bytes; unset: `BETTER_AUTH_SECRET`. Neither: HS256 off.
+    pub secret: Option<SecretString>,
+    /// The `iss` these tokens carry (required with a secret).
+    pub issuer: Option<String>,
+    /// The `aud` these tokens must carry (required with a secret).
+    pub audience: Option<String>,
+    /// Space-separated scopes granted when a token has no `scope` claim.
+    pub default_scopes: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn always_required_claims() -> Vec<Claim> {
+    Claim::ALWAYS_REQUIRED.to_vec()
+}
+
+fn eddsa_only() -> Vec<Algorithm> {
+    vec![Algorithm::EdDSA]
 }
 
 impl Default for Settings {
@@ -86,6 +165,9 @@ impl Default for AuthSettings {
             jwks_url: None,
             audience: "tasks-api".into(),
             leeway_secs: 60,
+            revocation_feed_url: None,
+            extra_issuers: Vec::new(),
+            hs256: Hs256Settings::default(),
         }
     }
 }
@@ -108,6 +190,12 @@ impl Settings {
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
         }
+        if settings.auth.hs256.secret.is_none() {
+            settings.auth.hs256.secret = std::env::var("BETTER_AUTH_SECRET")
+                .ok()
+                .filter(|secret| !secret.is_empty())
+                .map(SecretString::from);
+        }
         settings.validate()?;
         Ok(settings)
     }
@@ -126,6 +214,268 @@ impl Settings {
             matches!(self.env.as_str(), "development" | "production"),
             "TASKS__ENV must be development or production"
         );
+        self.auth.validate()
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    url.starts_with("http://") || url.starts_with("https://")
+}
+
+impl AuthSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = self.revocation_feed_url.as_deref() {
+            anyhow::ensure!(
+                url.is_empty() || is_http_url(url),
+                "TASKS__AUTH__REVOCATION_FEED_URL must be an http(s) URL, or empty to disable it"
+            );
+        }
+        for (index, extra) in self.extra_issuers.iter().enumerate() {
+            let name = format!("auth.extra_issuers[{index}] ({:?})", extra.issuer_url);
+            anyhow::ensure!(
+                is_http_url(&extra.issuer_url),
+                "{name}: issuer_url must be an http(s) URL"
+            );
+            anyhow::ensure!(
+                extra.jwks_url.as_deref().is_none_or(is_http_url),
+                "{name}: jwks_url must be an http(s) URL"
+            );
+            anyhow::ensure!(!extra.audience.is_empty(), "{name}: audience is empty");
+            anyhow::ensure!(
+                !extra.algorithms.is_empty() && !extra.algorithms.iter().copied().any(is_hmac),
+                "{name}: algorithms must list asymmetric algorithms only (HS256 tokens are \
+                 configured with BETTER_AUTH_SECRET and auth.hs256)"
+            );
+        }
+        self.hs256.validate()
+    }
+
+    /// Every trusted issuer, the primary first (auth-core's rules for its readiness and
+    /// revocation status).
+    pub fn trusted_issuers(&self) -> Vec<TrustedIssuer> {
+        let leeway = Duration::from_secs(self.leeway_secs);
+        let issuer = self.issuer_url.trim_end_matches('/');
+        let mut primary = VerifierConfig::new(issuer, self.audience.clone());
+        primary.jwks_url = self.jwks_url.clone();
+        primary.leeway = leeway;
+        primary.revocation_feed_url = self.revocation_feed_url();
+        let mut issuers = vec![TrustedIssuer::jwks(primary)];
+
+        for extra in &self.extra_issuers {
+            let mut config = VerifierConfig::new(&extra.issuer_url, extra.audience.clone());
+            config.jwks_url = extra.jwks_url.clone();
+            config.leeway = leeway;
+            config.algorithms = extra.algorithms.clone();
+            config.require_typ = extra.require_typ;
+            config.required_claims = extra.required_claims.clone();
+            config.default_scopes = scope_list(&extra.default_scopes);
+            config.user_ids = UserIdSource::DerivedFromIssuer;
+            issuers.push(TrustedIssuer::jwks(config));
+        }
+
+        if let (Some(secret), Some(issuer), Some(audience)) =
+            (&self.hs256.secret, &self.hs256.issuer, &self.hs256.audience)
+        {
+            let mut config = VerifierConfig::new(issuer, audience.clone());
+            config.leeway = leeway;
+            config.algorithms = vec![Algorithm::HS256];
+            // HS256 tokens of the original design are plain JWTs with the registered claims.
+            config.require_typ = false;
+            config.required_claims = Claim::ALWAYS_REQUIRED.to_vec();
+            config.default_scopes = scope_list(&self.hs256.default_scopes);
+            config.user_ids = UserIdSource::DerivedFromIssuer;
+            issuers.push(TrustedIssuer::shared_secret(config, secret.clone()));
+        }
+        issuers
+    }
+
+    /// The primary issuer's feed: configured, or the auth-service's conventional path.
+    pub fn revocation_feed_url(&self) -> Option<String> {
+        match self.revocation_feed_url.as_deref() {
+            Some("") => None,
+            Some(url) => Some(url.to_owned()),
+            None => Some(format!(
+                "{}{REVOCATION_FEED_PATH}",
+                self.issuer_url.trim_end_matches('/')
+            )),
+        }
+    }
+}
+
+impl Hs256Settings {
+    fn validate(&self) -> anyhow::Result<()> {
+        let Some(secret) = &self.secret else {
+            anyhow::ensure!(
+                self.issuer.is_none() && self.audience.is_none(),
+                "auth.hs256 is configured but there is no secret: set BETTER_AUTH_SECRET"
+            );
+            return Ok(());
+        };
+        // The length only: the secret itself never appears in a message.
+        anyhow::ensure!(
+            secret.expose_secret().len() >= MIN_SHARED_SECRET_BYTES,
+            "BETTER_AUTH_SECRET must be at least {MIN_SHARED_SECRET_BYTES} bytes"
+        );
+        anyhow::ensure!(
+            self.issuer
+                .as_deref()
+                .is_some_and(|issuer| !issuer.is_empty()),
+            "TASKS__AUTH__HS256__ISSUER (the `iss` of HS256 tokens) is required with BETTER_AUTH_SECRET"
+        );
+        anyhow::ensure!(
+            self.audience.as_deref().is_some_and(|aud| !aud.is_empty()),
+            "TASKS__AUTH__HS256__AUDIENCE (the `aud` of HS256 tokens) is required with BETTER_AUTH_SECRET"
+        );
         Ok(())
+    }
+}
+
+fn scope_list(scopes: &str) -> Vec<String> {
+    scopes.split_ascii_whitespace().map(str::to_owned).collect()
+}
+
+fn is_hmac(alg: Algorithm) -> bool {
+    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(toml: &str) -> anyhow::Result<Settings> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    #[test]
+    fn extra_issuers_come_from_toml_tables_with_defaults() {
+        let settings = from_toml(
+            r#"
+            [[auth.extra_issuers]]
+            issuer_url = "http://localhost:3000"
+            jwks_url = "http://localhost:3000/api/auth/jwks"
+            audience = "http://localhost:3000"
+            require_typ = false
+            default_scopes = "tasks:read tasks:write"
+
+            [[auth.extra_issuers]]
+            issuer_url = "https://idp.example"
+            audience = "tasks-api"
+            required_claims = ["jti", "nbf"]
+            algorithms = ["EdDSA", "ES256"]
+            "#,
+        )
+        .unwrap();
+        let [better_auth, other] = &settings.auth.extra_issuers[..] else {
+            panic!("two issuers expected");
+        };
+        assert!(!better_auth.require_typ);
+        assert_eq!(better_auth.required_claims, Claim::ALWAYS_REQUIRED);
+        assert_eq!(better_auth.algorithms, [Algorithm::EdDSA]);
+        assert!(other.require_typ);
+        assert_eq!(other.required_claims, [Claim::Jti, Claim::Nbf]);
+        assert_eq!(other.algorithms, [Algorithm::EdDSA, Algorithm::ES256]);
+
+        let issuers = settings.auth.trusted_issuers();
+        assert_eq!(issuers.len(), 3);
+        let foreign = issuers[1].config();
+        assert_eq!(foreign.issuer, "http://localhost:3000");
+        assert_eq!(foreign.default_scopes, ["tasks:read", "tasks:write"]);
+        assert_eq!(foreign.user_ids, UserIdSource::DerivedFromIssuer);
+        assert_eq!(foreign.revocation_feed_url, None);
+    }
+
+    #[test]
+    fn unknown_keys_and_hmac_extra_issuers_are_refused() {
+        let typo = r#"
+            [[auth.extra_issuers]]
+            issuer_url = "http://localhost:3000"
+            audience = "a"
+            requre_typ = false
+            "#;
+        assert!(from_toml(typo).is_err());
+        let hmac = r#"
+            [[auth.extra_issuers]]
+            issuer_url = "http://localhost:3000"
+            audience = "a"
+            algorithms = ["HS256"]
+            "#;
+        let err = from_toml(hmac).unwrap_err().to_string();
+        assert!(err.contains("BETTER_AUTH_SECRET"), "{err}");
+        assert!(from_toml("[auth.hs256]\nsecrett = \"x\"").is_err());
+    }
+
+    #[test]
+    fn the_revocation_feed_defaults_to_the_issuers_conventional_path() {
+        let mut auth = AuthSettings {
+            issuer_url: "http://auth.example/".into(),
+            ..AuthSettings::default()
+        };
+        assert_eq!(
+            auth.revocation_feed_url().as_deref(),
+            Some("http://auth.example/api/auth/revocations")
+        );
+        auth.revocation_feed_url = Some("http://other.example/feed".into());
+        assert_eq!(
+            auth.revocation_feed_url().as_deref(),
+            Some("http://other.example/feed")
+        );
+        auth.revocation_feed_url = Some(String::new());
+        assert_eq!(auth.revocation_feed_url(), None);
+        let primary = auth.trusted_issuers().remove(0);
+        assert_eq!(primary.config().issuer, "http://auth.example");
+        assert_eq!(primary.config().revocation_feed_url, None);
+    }
+
+    #[test]
+    fn the_hs256_mode_needs_a_long_secret_an_issuer_and_an_audience() {
+        let secret = || Some(SecretString::from("s".repeat(32)));
+        let complete = Hs256Settings {
+            secret: secret(),
+            issuer: Some("http://localhost:3000".into()),
+            audience: Some("tasks-api".into()),
+            default_scopes: "tasks:read".into(),
+        };
+        assert!(complete.validate().is_ok());
+        let short = Hs256Settings {
+            secret: Some(SecretString::from("s".repeat(31))),
+            ..complete.clone()
+        };
+        let err = short.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("BETTER_AUTH_SECRET") && !err.contains("sss"),
+            "{err}"
+        );
+        for incomplete in [
+            Hs256Settings {
+                issuer: None,
+                ..complete.clone()
+            },
+            Hs256Settings {
+                audience: None,
+                ..complete.clone()
+            },
+            Hs256Settings {
+                secret: None,
+                ..complete.clone()
+            },
+        ] {
+            assert!(incomplete.validate().is_err());
+        }
+        assert!(Hs256Settings::default().validate().is_ok());
+
+        let auth = AuthSettings {
+            hs256: complete,
+            ..AuthSettings::default()
+        };
+        let issuers = auth.trusted_issuers();
+        let hs256 = issuers.last().unwrap().config();
+        assert_eq!(hs256.algorithms, [Algorithm::HS256]);
+        assert_eq!(hs256.default_scopes, ["tasks:read"]);
+        assert!(!hs256.require_typ);
     }
 }

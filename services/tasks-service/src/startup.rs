@@ -1,12 +1,11 @@
 //! Builds the whole service from its settings: the binary and the tests start the same app.
 
 use std::net::TcpListener;
-use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use auth_core::{Verifier, VerifierConfig};
+use auth_core::Verifier;
 use sea_orm::DatabaseConnection;
 use service_database::DatabaseTarget;
 use tracing_actix_web::TracingLogger;
@@ -24,8 +23,9 @@ pub struct Application {
 }
 
 impl Application {
-    /// Binds the port, opens the database, runs migrations and starts following the issuer's
-    /// keys. An issuer that is not up yet is not fatal: `/readyz` says so until it is.
+    /// Binds the port, opens the database, runs migrations and starts following the trusted
+    /// issuers' keys and the primary issuer's revocation feed. An issuer that is not up yet is
+    /// not fatal: `/readyz` says so until it is. An unsafe issuer list is.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
@@ -33,13 +33,8 @@ impl Application {
         let port = listener.local_addr()?.port();
 
         let db = open_database(&settings).await?;
-        let mut verifier_config = VerifierConfig::new(
-            settings.auth.issuer_url.trim_end_matches('/'),
-            settings.auth.audience.clone(),
-        );
-        verifier_config.jwks_url = settings.auth.jwks_url.clone();
-        verifier_config.leeway = Duration::from_secs(settings.auth.leeway_secs);
-        let verifier = web::Data::new(Verifier::connect(verifier_config).await);
+        let verifier = connect_verifier(&settings).await?;
+        let verifier = web::Data::new(verifier);
 
         let state = web::Data::new(AppState { db });
         let json_config = web::JsonConfig::default()
@@ -71,6 +66,33 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The verifier for every trusted issuer; says in the log which ones (never their secrets).
+async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
+    let issuers = settings.auth.trusted_issuers();
+    for issuer in &issuers {
+        let config = issuer.config();
+        if config.user_ids != auth_core::UserIdSource::Subject && config.default_scopes.is_empty() {
+            tracing::warn!(
+                issuer = %config.issuer,
+                "no default_scopes for this issuer: its tokens without a `scope` claim get 403"
+            );
+        }
+    }
+    let verifier = Verifier::connect_trusted(issuers)
+        .await
+        .context("configuring the trusted token issuers")?;
+    for config in verifier.issuers() {
+        tracing::info!(
+            issuer = %config.issuer,
+            audience = %config.audience,
+            algorithms = ?config.algorithms,
+            revocation_feed = config.revocation_feed_url.as_deref().unwrap_or("none"),
+            "trusting access tokens from this issuer"
+        );
+    }
+    Ok(verifier)
 }
 
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {

@@ -1,9 +1,12 @@
 //! auth-core's integration tests, one binary (house style): hand-built hostile tokens against
-//! fixed keys, a real HTTP JWKS endpoint, and the actix-web extractors.
+//! fixed keys, a real HTTP JWKS endpoint, several trusted issuers, a real revocation feed, and
+//! the actix-web extractors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[cfg(feature = "actix")]
 mod extractor;
 mod hostile_tokens;
 mod remote_jwks;
+mod revocation;
 mod support;
+mod trusted_issuers;

@@ -21,6 +21,11 @@ const ED25519_PKCS8_PREFIX: [u8; 16] = [
     0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ];
 
+/// SubjectPublicKeyInfo prefix for an Ed25519 public key (RFC 8410 §4).
+const ED25519_SPKI_PREFIX: [u8; 12] = [
+    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+];
+
 pub struct TestKey {
     pub kid: String,
     pub public: [u8; 32],
@@ -43,6 +48,18 @@ impl TestKey {
     /// The public key's `x`, base64url as in the JWK.
     pub fn x(&self) -> String {
         URL_SAFE_NO_PAD.encode(self.public)
+    }
+
+    /// The public key as PEM (SubjectPublicKeyInfo, RFC 8410 §4), the form a key-confusion
+    /// attacker would most likely feed an HMAC library.
+    pub fn public_pem(&self) -> String {
+        use base64::engine::general_purpose::STANDARD;
+        let mut der = ED25519_SPKI_PREFIX.to_vec();
+        der.extend_from_slice(&self.public);
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            STANDARD.encode(der)
+        )
     }
 
     pub fn jwk(&self) -> Value {
@@ -127,4 +144,9 @@ pub fn config() -> VerifierConfig {
 
 pub fn fixed_verifier(keys: &[&TestKey]) -> Verifier {
     Verifier::from_jwks(config(), jwk_set(keys))
+}
+
+/// An HS* token over exactly `header` and `claims`, signed with `secret`.
+pub fn sign_hmac(header: &Value, claims: &Value, secret: &[u8], alg: Algorithm) -> String {
+    sign_raw(header, claims, &EncodingKey::from_secret(secret), alg)
 }

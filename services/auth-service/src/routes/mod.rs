@@ -1,6 +1,7 @@
 use actix_web::web;
 
 mod health;
+mod oauth;
 mod revocations;
 mod sessions;
 mod sign_in;
@@ -15,6 +16,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/.well-known/openid-configuration",
             web::get().to(well_known::openid_configuration),
         )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            web::get().to(well_known::openid_configuration),
+        )
+        .route("/oauth/token", web::post().to(oauth::token))
         .service(
             web::scope("/api/auth")
                 .route("/sign-up", web::post().to(sign_in::sign_up))

@@ -20,9 +20,7 @@ use crate::startup::AppState;
 /// The caller's session, if still live: the auth-service checks its own database rather than
 /// waiting for the feed, so a revoked session cannot act here even for a moment.
 pub(crate) async fn live_session(state: &AppState, user: &AuthUser) -> Result<Uuid, ApiError> {
-    // `.into()` accepts both a required and an optional `sid` (foreign issuers have none).
-    let session_id: Option<Uuid> = user.session_id.into();
-    let session_id = session_id.ok_or(ApiError::SessionRevoked)?;
+    let session_id = user.session_id.ok_or(ApiError::SessionRevoked)?;
     sessions::find_live(&state.db, user.user_id, session_id)
         .await?
         .map(|session| session.id)

@@ -11,6 +11,7 @@ use crate::routes::run_blocking;
 use crate::routes::tokens::token_response;
 use crate::sessions::{self, ClientInfo};
 use crate::startup::AppState;
+use crate::throttle::ThrottleKeys;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,6 +60,16 @@ pub async fn sign_in(
     // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
     // the same hashing work.
     let email = Email::parse(&body.email).ok();
+    let client = client_info(&req);
+    let throttle_keys = ThrottleKeys::new(
+        email.as_ref().map_or(body.email.as_str(), Email::as_str),
+        client.ip.as_deref(),
+    );
+    if let Err(retry_after) = state.throttle.check(&state.db, &throttle_keys).await? {
+        return Err(ApiError::Throttled {
+            retry_after_secs: retry_after.as_secs(),
+        });
+    }
     let user = match &email {
         Some(email) => accounts::find_by_email(&state.db, email).await?,
         None => None,
@@ -73,11 +84,20 @@ pub async fn sign_in(
     .await?;
     let user = match (matches, user) {
         (true, Some(user)) => user,
-        _ => return Err(ApiError::InvalidCredentials),
+        _ => {
+            state
+                .throttle
+                .record_failure(&state.db, &throttle_keys)
+                .await?;
+            return Err(ApiError::InvalidCredentials);
+        }
     };
+    state
+        .throttle
+        .record_success(&state.db, &throttle_keys)
+        .await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
-    let issued =
-        sessions::start_session(&state.db, user.id, state.session_ttl, client_info(&req)).await?;
+    let issued = sessions::start_session(&state.db, user.id, state.session_ttl, client).await?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
 }
 

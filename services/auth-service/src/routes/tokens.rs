@@ -53,9 +53,10 @@ pub fn token_response(
     issued: IssuedRefreshToken,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let access_token = state
-        .tokens
-        .mint(&state.keys.signer, user.id, issued.session.id)?;
+    let access_token =
+        state
+            .tokens
+            .mint(&state.keys.current().signer, user.id, issued.session.id)?;
     let refresh = issued.token.expose_secret();
     let remaining = (issued.session.expires_at - Utc::now())
         .num_seconds()

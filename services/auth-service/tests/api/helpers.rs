@@ -8,6 +8,7 @@ use service_database::testing::{Backend, TestDatabase};
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
+    pub settings: Settings,
     pub address: String,
     pub issuer: String,
     pub client: reqwest::Client,
@@ -17,6 +18,14 @@ pub struct TestApp {
 impl TestApp {
     /// `None` when the backend's tests are skipped (see `service_database::testing`).
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like `spawn`, with settings adjusted by `customize` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        customize: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
         let mut settings = Settings::default();
         settings.http.port = 0;
@@ -27,11 +36,15 @@ impl TestApp {
         settings.keys.master_key = Some(SecretString::from(
             base64::engine::general_purpose::STANDARD.encode(master),
         ));
-        let app = Application::build(settings).await.expect("app starts");
+        customize(&mut settings);
+        let app = Application::build(settings.clone())
+            .await
+            .expect("app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let issuer = app.issuer().to_owned();
         tokio::spawn(app.run_until_stopped());
         Some(Self {
+            settings,
             address,
             issuer,
             client: reqwest::Client::builder()
@@ -40,6 +53,31 @@ impl TestApp {
                 .expect("client"),
             db,
         })
+    }
+
+    /// A second replica on the same database and master key (its own port).
+    pub async fn replica(&self) -> String {
+        let mut settings = self.settings.clone();
+        // Replicas sit behind one public URL: the same issuer.
+        settings.public_url = Some(self.issuer.clone());
+        let app = Application::build(settings).await.expect("replica starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
+    /// The service's database and master key, as the `auth-service keys` CLI opens them.
+    pub async fn key_admin(
+        &self,
+    ) -> (
+        sea_orm::DatabaseConnection,
+        auth_service::master_key::MasterKey,
+    ) {
+        let db = auth_service::startup::open_database(&self.settings)
+            .await
+            .unwrap();
+        let master = auth_service::master_key::MasterKey::from_settings(&self.settings).unwrap();
+        (db, master)
     }
 
     pub fn url(&self, path: &str) -> String {

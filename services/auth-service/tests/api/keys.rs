@@ -37,7 +37,9 @@ async fn jwks_and_discovery_are_published(backend: Backend) {
     );
     let jwks: Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    // The current key, and the next one, published before it ever signs.
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0]["kid"], keys[1]["kid"]);
     let key = &keys[0];
     assert_eq!(key["kty"], "OKP");
     assert_eq!(key["crv"], "Ed25519");

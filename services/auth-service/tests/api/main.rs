@@ -22,4 +22,7 @@ macro_rules! on_both_backends {
 
 mod accounts;
 mod keys;
+mod oauth;
+mod rotation;
 mod sessions;
+mod throttling;

@@ -11,8 +11,11 @@ pub struct TestApp {
     pub issuer: String,
     pub client: reqwest::Client,
     auth_settings: auth_service::config::Settings,
+    auth_server: actix_web::dev::ServerHandle,
     db: TestDatabase,
 }
+
+pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A signed-up user and their tokens.
 pub struct TestUser {
@@ -22,6 +25,15 @@ pub struct TestUser {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<Self> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with `customize` adjusting the tasks-service settings (extra
+    /// trusted issuers, the HS256 secret, …) after the test defaults are in place.
+    pub async fn spawn_with(
+        backend: Backend,
+        customize: impl FnOnce(&mut tasks_service::config::Settings),
+    ) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
 
         let mut auth_settings = auth_service::config::Settings::default();
@@ -38,6 +50,7 @@ impl TestApp {
             .expect("auth-service starts");
         let auth_address = format!("http://127.0.0.1:{}", auth.port());
         let issuer = auth.issuer().to_owned();
+        let auth_server = auth.handle();
         tokio::spawn(auth.run_until_stopped());
 
         let mut tasks_settings = tasks_service::config::Settings::default();
@@ -46,6 +59,7 @@ impl TestApp {
         tasks_settings.database.url = Some(db.url_for("tasks"));
         tasks_settings.database.max_connections = 5;
         tasks_settings.auth.issuer_url = issuer.clone();
+        customize(&mut tasks_settings);
         let tasks = tasks_service::startup::Application::build(tasks_settings)
             .await
             .expect("tasks-service starts");
@@ -58,6 +72,7 @@ impl TestApp {
             issuer,
             client: reqwest::Client::new(),
             auth_settings,
+            auth_server,
             db,
         })
     }
@@ -86,6 +101,88 @@ impl TestApp {
         TestUser {
             id: body["user"]["id"].as_str().unwrap().to_owned(),
             access_token: signed_in["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// Signs up and returns the whole token response.
+    pub async fn sign_up_tokens(&self, email: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/auth/sign-up", self.auth_address))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        response.json().await.unwrap()
+    }
+
+    /// Signs in (a new session) and returns the whole token response.
+    pub async fn sign_in_tokens(&self, email: &str) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/api/auth/sign-in", self.auth_address))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn auth_post(&self, token: &str, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.auth_address))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Waits (bounded) until the tasks-service follows the revocation feed.
+    pub async fn wait_for_revocation_feed(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let ready: Value = self
+                .client
+                .get(format!("{}/readyz", self.tasks_address))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if ready["checks"]["revocation_feed"] == "ok" {
+                return;
+            }
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{ready}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Takes the auth-service offline (the tasks-service keeps running).
+    pub async fn stop_auth_service(&self) {
+        self.auth_server.stop(false).await;
+    }
+
+    /// `auth-service keys rotate`, as the CLI does it; the new current `kid`.
+    pub async fn rotate_keys(&self) -> String {
+        let db = auth_service::startup::open_database(&self.auth_settings)
+            .await
+            .unwrap();
+        let master =
+            auth_service::master_key::MasterKey::from_settings(&self.auth_settings).unwrap();
+        let outcome = auth_service::key_rotation::rotate(&db, &master, None)
+            .await
+            .unwrap();
+        let _ = db.close().await;
+        match outcome {
+            auth_service::key_rotation::RotationOutcome::Rotated { current, .. } => current,
+            other => panic!("expected a rotation, got {other:?}"),
         }
     }
 
@@ -181,4 +278,21 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status);
     body
+}
+
+fn decode_segment(token: &str, index: usize) -> Value {
+    let segment = token.split('.').nth(index).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// A claim of a token, read without verification (tests only).
+pub fn claim(token: &str, name: &str) -> String {
+    decode_segment(token, 1)[name].as_str().unwrap().to_owned()
+}
+
+pub fn header_kid(token: &str) -> String {
+    decode_segment(token, 0)["kid"].as_str().unwrap().to_owned()
 }

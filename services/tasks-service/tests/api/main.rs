@@ -22,5 +22,7 @@ macro_rules! on_both_backends {
 }
 
 mod authentication;
+mod compat;
 mod crud;
 mod isolation;
+mod lifecycle;

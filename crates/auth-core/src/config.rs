@@ -1,0 +1,85 @@
+//! What one trusted issuer's tokens must look like: its identity, where its keys and revocation
+//! feed are, and the per-issuer rules (algorithms, `typ`, required claims, default scopes, how
+//! its subjects become user ids).
+
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use crate::claims::{Claim, DEFAULT_MAX_TOKEN_BYTES};
+
+#[derive(Debug, Clone)]
+pub struct VerifierConfig {
+    /// Expected `iss`, compared exactly. Also picks this issuer for a token (see `Verifier`).
+    pub issuer: String,
+    /// Expected in `aud` (a string, or an array containing it).
+    pub audience: String,
+    /// `None`: discover via `{issuer}/.well-known/openid-configuration` → `jwks_uri`.
+    pub jwks_url: Option<String>,
+    /// Allow-list; `none` can never be in it.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock-skew allowance for `exp` and `nbf` (whole seconds are used).
+    pub leeway: Duration,
+    pub max_token_bytes: usize,
+    /// How often the background task refreshes the JWKS.
+    pub refresh_interval: Duration,
+    /// An unknown `kid` triggers a re-fetch at most this often.
+    pub min_refetch_interval: Duration,
+    /// Require header `typ` `at+jwt` (or `application/at+jwt`), case-insensitively. Our
+    /// auth-service sets it (RFC 9068); Better Auth does not.
+    pub require_typ: bool,
+    /// Claims a token must carry. [`Claim::ALWAYS_REQUIRED`] are required whatever this says.
+    pub required_claims: Vec<Claim>,
+    /// Scopes granted when a token has no `scope` claim at all. A present but empty `scope`
+    /// grants nothing: the issuer said so explicitly.
+    pub default_scopes: Vec<String>,
+    /// How this issuer's `sub` becomes a user id.
+    pub user_ids: UserIdSource,
+    /// This issuer's revocation feed (`GET …?since=&wait=`); `None`: no revocation checks for
+    /// its tokens. Followed by `Verifier::connect` / `connect_trusted` only.
+    pub revocation_feed_url: Option<String>,
+}
+
+/// How an issuer's subjects map to the user ids the services store data under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserIdSource {
+    /// `sub` is the user's UUID and user tokens carry a UUID `sid`: our own auth-service.
+    #[default]
+    Subject,
+    /// A foreign issuer (e.g. Better Auth, whose ids are random strings): the user id is
+    /// [`crate::derived_user_id`]`(iss, sub)`, so equal `sub`s at two issuers never meet.
+    DerivedFromIssuer,
+}
+
+impl VerifierConfig {
+    /// Our auth-service's rules: EdDSA, `typ: at+jwt`, every RFC 9068 claim plus `nbf`, UUID
+    /// subjects, no default scopes, no revocation feed (set `revocation_feed_url` to follow one).
+    pub fn new(issuer: impl Into<String>, audience: impl Into<String>) -> Self {
+        VerifierConfig {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            jwks_url: None,
+            algorithms: vec![Algorithm::EdDSA],
+            leeway: Duration::from_secs(60),
+            max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
+            refresh_interval: Duration::from_secs(5 * 60),
+            min_refetch_interval: Duration::from_secs(5),
+            require_typ: true,
+            required_claims: Claim::ACCESS_TOKEN_DEFAULT.to_vec(),
+            default_scopes: Vec::new(),
+            user_ids: UserIdSource::Subject,
+            revocation_feed_url: None,
+        }
+    }
+
+    /// The required claims actually enforced: the configured ones plus the always-required.
+    pub(crate) fn effective_required_claims(&self) -> Vec<Claim> {
+        let mut claims = Claim::ALWAYS_REQUIRED.to_vec();
+        for claim in &self.required_claims {
+            if !claims.contains(claim) {
+                claims.push(*claim);
+            }
+        }
+        claims
+    }
+}

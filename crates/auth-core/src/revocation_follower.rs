@@ -1,0 +1,233 @@
+//! Following one issuer's revocation feed in the background: a snapshot first, then long polls
+//! back to back, so a revocation reaches the in-memory set within one round trip. When the feed
+//! is unreachable the follower retries with capped backoff, keeps checking against what it
+//! already knows, and reports it through [`RevocationStatus`] and one log line per outage.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{oneshot, watch};
+
+use crate::http_fetch::FetchError;
+use crate::revocation_feed::RevocationFeed;
+use crate::revocation_set::RevocationSet;
+
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+/// Start-up waits this long at most for the first snapshot, so tokens revoked before we started
+/// are refused from the first request, without an unreachable feed holding up start-up.
+const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
+/// The least time between polls that brought nothing new (or a reset): an issuer that answers
+/// at once instead of holding the poll must not turn the loop into a busy loop.
+const MIN_QUIET_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// How the revocation feed is doing, for readiness checks and operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationStatus {
+    /// A revocation feed is configured for the (primary) issuer.
+    pub following: bool,
+    /// The last poll succeeded. `true` when not following: there is nothing to be behind on.
+    /// Tokens are still accepted while unhealthy (revocation is a best-effort extra layer on
+    /// top of short token lifetimes), checked against the revocations already known.
+    pub healthy: bool,
+    /// Why the last poll failed, while it is failing; safe to show operators.
+    pub last_error: Option<String>,
+    /// Seconds since the last successful poll; `None` if none has succeeded yet.
+    pub secs_since_last_success: Option<u64>,
+}
+
+impl RevocationStatus {
+    pub(crate) fn not_following() -> RevocationStatus {
+        RevocationStatus {
+            following: false,
+            healthy: true,
+            last_error: None,
+            secs_since_last_success: None,
+        }
+    }
+}
+
+/// Owns the background task: dropping the follower (with its `Verifier`) stops it at once, even
+/// in the middle of a long poll.
+pub(crate) struct RevocationFollower {
+    shared: Arc<Shared>,
+    _stop: oneshot::Sender<()>,
+}
+
+struct Shared {
+    set: RwLock<RevocationSet>,
+    health: Mutex<Health>,
+    /// The verifier's leeway: revocations must outlive the tokens they concern by as much.
+    grace_secs: i64,
+}
+
+#[derive(Default)]
+struct Health {
+    last_success: Option<Instant>,
+    last_error: Option<String>,
+}
+
+impl RevocationFollower {
+    /// Spawns the follower on the current tokio runtime and waits briefly for the snapshot.
+    pub(crate) async fn start(feed_url: &str, leeway: Duration) -> RevocationFollower {
+        let shared = Arc::new(Shared {
+            set: RwLock::new(RevocationSet::default()),
+            health: Mutex::new(Health::default()),
+            grace_secs: i64::try_from(leeway.as_secs()).unwrap_or(i64::MAX),
+        });
+        let (stop, stopped) = oneshot::channel();
+        let (first_done, mut first_done_rx) = watch::channel(false);
+        let feed = RevocationFeed::new(feed_url);
+        tokio::spawn(follow(Arc::clone(&shared), feed, stopped, first_done));
+        // Err means the first attempt is still running or the task ended; both are fine here.
+        let _ =
+            tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first_done_rx.wait_for(|done| *done)).await;
+        RevocationFollower {
+            shared,
+            _stop: stop,
+        }
+    }
+
+    pub(crate) fn is_revoked(&self, sid: Option<&str>, sub: &str, iat: i64) -> bool {
+        self.shared
+            .set
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_revoked(sid, sub, iat, unix_now(), self.shared.grace_secs)
+    }
+
+    pub(crate) fn status(&self) -> RevocationStatus {
+        let health = self
+            .shared
+            .health
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        RevocationStatus {
+            following: true,
+            healthy: health.last_success.is_some() && health.last_error.is_none(),
+            last_error: health.last_error.clone(),
+            secs_since_last_success: health.last_success.map(|at| at.elapsed().as_secs()),
+        }
+    }
+}
+
+impl Shared {
+    fn record(&self, result: Result<(), String>) {
+        let mut health = self
+            .health
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match result {
+            Ok(()) => {
+                health.last_success = Some(Instant::now());
+                health.last_error = None;
+            }
+            Err(message) => health.last_error = Some(message),
+        }
+    }
+}
+
+/// The follower loop. Polls back to back while the feed answers; on failure waits 250 ms,
+/// doubling to 30 s. Logs once when an outage starts and once when it ends.
+async fn follow(
+    shared: Arc<Shared>,
+    feed: RevocationFeed,
+    mut stop: oneshot::Receiver<()>,
+    first_done: watch::Sender<bool>,
+) {
+    let mut cursor: Option<String> = None;
+    let mut retry = FIRST_RETRY_DELAY;
+    let mut failing = false;
+    loop {
+        let started = Instant::now();
+        let result = tokio::select! {
+            _ = &mut stop => return,
+            result = feed.poll(cursor.as_deref()) => result,
+        };
+        let pause = match result {
+            Ok(page) => {
+                let first = cursor.is_none();
+                // After the first snapshot the long polls start at once, and an increment with
+                // entries may have more behind it. Anything else (nothing new, or a reset of a
+                // cursor we held) is paced, so a server that ignores `wait` or `since` cannot
+                // turn this into a busy loop.
+                let poll_again_now = first || (!page.reset && !page.is_empty());
+                // Without a cursor the answer is a snapshot whatever `reset` says.
+                let reset = page.reset || first;
+                apply(&shared, &page, reset);
+                cursor = Some(page.cursor);
+                shared.record(Ok(()));
+                if failing {
+                    tracing::info!(url = %feed.url(), "revocation feed reachable again");
+                    failing = false;
+                }
+                retry = FIRST_RETRY_DELAY;
+                if poll_again_now {
+                    Duration::ZERO
+                } else {
+                    MIN_QUIET_POLL_INTERVAL.saturating_sub(started.elapsed())
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                if !failing {
+                    tracing::warn!(
+                        url = %feed.url(),
+                        error = %message,
+                        "revocation feed unreachable; retrying with backoff, and meanwhile \
+                         checking tokens against the revocations already known"
+                    );
+                    failing = true;
+                }
+                // A client error on a long poll may mean the server rejects our cursor: start
+                // over with a snapshot rather than repeating the same request forever.
+                if matches!(error, FetchError::Status(status) if status.is_client_error()) {
+                    cursor = None;
+                }
+                shared.record(Err(message));
+                let pause = retry;
+                retry = (retry * 2).min(MAX_RETRY_DELAY);
+                pause
+            }
+        };
+        first_done.send_replace(true);
+        if !pause.is_zero() {
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+}
+
+/// Replaces (snapshot) or extends (increment) the set, then drops what has expired.
+fn apply(shared: &Shared, page: &crate::revocation_feed::FeedPage, reset: bool) {
+    let mut set = shared
+        .set
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let skipped = if reset {
+        let mut fresh = RevocationSet::default();
+        let skipped = page.merge_into(&mut fresh);
+        *set = fresh;
+        skipped
+    } else {
+        page.merge_into(&mut set)
+    };
+    set.prune(unix_now(), shared.grace_secs);
+    if skipped > 0 {
+        tracing::debug!(
+            skipped,
+            "revocation feed entries without a UUID id were ignored"
+        );
+    }
+    tracing::debug!(reset, entries = set.len(), "revocation set updated");
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
+        })
+}

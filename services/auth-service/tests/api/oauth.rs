@@ -1,0 +1,97 @@
+use serde_json::Value;
+use service_database::testing::Backend;
+
+use crate::helpers::TestApp;
+
+on_both_backends!(oauth_token_endpoint_refreshes_with_rfc6749_errors);
+
+async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/oauth/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    (status, response.json().await.unwrap())
+}
+
+async fn oauth_token_endpoint_refreshes_with_rfc6749_errors(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let tokens: Value = app.sign_up("oauth@example.org").await.json().await.unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let discovery: Value = app
+            .client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(discovery["token_endpoint"], app.url("/oauth/token"));
+        assert_eq!(discovery["grant_types_supported"][0], "refresh_token");
+    }
+
+    let (status, body) = token_request(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["scope"], "tasks:read tasks:write");
+    assert_ne!(body["refresh_token"].as_str().unwrap(), refresh);
+    let me = app
+        .client
+        .get(app.url("/api/auth/me"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+
+    let (status, body) = token_request(
+        &app,
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_grant")
+    );
+    let (status, body) =
+        token_request(&app, &[("grant_type", "password"), ("username", "x")]).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "unsupported_grant_type")
+    );
+    let (status, body) = token_request(&app, &[("grant_type", "refresh_token")]).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
+    let (status, body) = token_request(&app, &[]).await;
+    assert_eq!(
+        (status, body["error"].as_str().unwrap()),
+        (400, "invalid_request")
+    );
+    let json_body = app
+        .client
+        .post(app.url("/oauth/token"))
+        .json(&serde_json::json!({ "grant_type": "refresh_token" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_body.status().as_u16(), 400);
+    app.finish().await;
+}
