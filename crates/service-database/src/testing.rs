@@ -108,3 +108,22 @@ impl TestDatabase {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// Runs `async fn $name(Backend)` once per backend, as the tests `$name::sqlite` and
+/// `$name::postgres`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::testing::Backend;
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    )*};
+}

@@ -1,4 +1,5 @@
 use serde_json::{Value, json};
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::{PASSWORD, TestApp, problem};

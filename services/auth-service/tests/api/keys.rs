@@ -2,6 +2,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::TestApp;

@@ -3,23 +3,6 @@
 
 mod helpers;
 
-/// Runs `async fn $name(Backend)` once per backend, as `$name::sqlite` and `$name::postgres`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use service_database::testing::Backend;
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(Backend::Sqlite).await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                super::$name(Backend::Postgres).await;
-            }
-        }
-    )*};
-}
-
 mod accounts;
 mod keys;
 mod oauth;

@@ -4,6 +4,7 @@ use auth_service::entities::signing_keys;
 use auth_service::key_rotation::{self, RotationOutcome};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::{PASSWORD, TestApp};

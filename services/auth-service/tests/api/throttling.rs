@@ -1,5 +1,6 @@
 use std::time::Duration;
 
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::{PASSWORD, TestApp, problem};

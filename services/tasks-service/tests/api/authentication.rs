@@ -1,4 +1,5 @@
 use serde_json::json;
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::{TestApp, problem};

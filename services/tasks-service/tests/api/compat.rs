@@ -13,6 +13,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use ed25519_dalek::SigningKey;
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 use tasks_service::config::{ExtraIssuerSettings, Settings};
 

@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use service_database::on_both_backends;
 use service_database::testing::Backend;
 
 use crate::helpers::{TestApp, problem};
