@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_users_sessions_keys;
 mod m20261125_000002_revocations_throttling;
+mod m20261125_000003_oauth_clients;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_users_sessions_keys::Migration),
             Box::new(m20261125_000002_revocations_throttling::Migration),
+            Box::new(m20261125_000003_oauth_clients::Migration),
         ]
     }
 }

@@ -1,10 +1,13 @@
-//! Mints RFC 9068 access tokens (ARCHITECTURE §3) with the current signing key.
+//! Mints RFC 9068 access tokens (ARCHITECTURE §3) with the current signing key: user tokens
+//! (with the session's `sid`) and service tokens (client_credentials: `sub` = `client_id`, no
+//! `sid`).
 
 use auth_core::{ACCESS_TOKEN_TYPE, AccessClaims};
 use chrono::Utc;
 use jsonwebtoken::Header;
 use uuid::Uuid;
 
+use crate::domain::ScopeSet;
 use crate::signing_keys::SigningKey;
 
 /// Scopes of a first-party user session: everything a user may do with their own tasks.
@@ -19,24 +22,58 @@ pub struct AccessTokenIssuer {
 }
 
 impl AccessTokenIssuer {
+    /// A user's token, bound to their session.
     pub fn mint(
         &self,
         key: &SigningKey,
         user_id: Uuid,
         session_id: Uuid,
     ) -> anyhow::Result<String> {
+        self.sign(
+            key,
+            user_id.to_string(),
+            Some(session_id.to_string()),
+            USER_SCOPES.to_owned(),
+            FIRST_PARTY_CLIENT_ID,
+        )
+    }
+
+    /// A service's own token (client_credentials grant): it acts for no user and no session.
+    pub fn mint_service(
+        &self,
+        key: &SigningKey,
+        client_id: &str,
+        scopes: ScopeSet,
+    ) -> anyhow::Result<String> {
+        self.sign(
+            key,
+            client_id.to_owned(),
+            None,
+            scopes.to_string(),
+            client_id,
+        )
+    }
+
+    fn sign(
+        &self,
+        key: &SigningKey,
+        sub: String,
+        sid: Option<String>,
+        scope: String,
+        client_id: &str,
+    ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
-            sub: user_id.to_string(),
+            sub,
             aud: self.audience.clone(),
             exp: now + self.ttl_secs,
             iat: now,
             nbf: now,
             jti: Uuid::now_v7().to_string(),
-            sid: Some(session_id.to_string()),
-            scope: USER_SCOPES.to_owned(),
-            client_id: Some(FIRST_PARTY_CLIENT_ID.to_owned()),
+            sid,
+            scope,
+            client_id: Some(client_id.to_owned()),
         };
         let mut header = Header::new(key.algorithm);
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());

@@ -12,6 +12,8 @@ pub mod entities;
 pub mod error;
 pub mod key_rotation;
 pub mod master_key;
+pub mod oauth_clients;
+pub mod opaque_secret;
 pub mod revocations;
 pub mod routes;
 pub mod sessions;

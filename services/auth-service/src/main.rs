@@ -1,8 +1,11 @@
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 
 use auth_service::config::Settings;
+use auth_service::domain::ScopeSet;
 use auth_service::key_rotation::{self, RotationOutcome};
 use auth_service::master_key::MasterKey;
+use auth_service::oauth_clients;
 use auth_service::signing_keys;
 use auth_service::startup::{Application, open_database};
 
@@ -24,6 +27,28 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Manage the confidential OAuth clients (services using client_credentials).
+    Clients {
+        #[command(subcommand)]
+        action: ClientsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientsAction {
+    /// Register a client; prints its id and secret (the secret only this once).
+    Create {
+        /// What the client is, for people reading `clients list`.
+        #[arg(long)]
+        name: String,
+        /// Space-separated scopes it may be granted: tasks:read tasks:write tasks:purge.
+        #[arg(long)]
+        scope: String,
+    },
+    /// List every client, revoked ones included.
+    List,
+    /// Revoke a client: it gets no new tokens (its current ones expire within their lifetime).
+    Revoke { client_id: String },
 }
 
 #[derive(Subcommand)]
@@ -51,6 +76,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations are up to date");
         }
         Command::Keys { action } => keys(settings, action).await?,
+        Command::Clients { action } => clients(settings, action).await?,
     }
     Ok(())
 }
@@ -97,6 +123,46 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
             }
             RotationOutcome::NotDue => println!("not rotated"),
         },
+    }
+    Ok(())
+}
+
+async fn clients(settings: Settings, action: ClientsAction) -> anyhow::Result<()> {
+    match action {
+        ClientsAction::Create { name, scope } => {
+            // Parsed before the database opens: a typo fails fast.
+            let scopes = ScopeSet::parse(&scope)?;
+            let db = open_database(&settings).await?;
+            let created = oauth_clients::create(&db, &name, scopes).await?;
+            println!("client_id:     {}", created.client_id);
+            println!("client_secret: {}", created.secret.expose_secret());
+            println!("scopes:        {}", created.scopes);
+            println!("the secret is shown only now and cannot be recovered: store it safely");
+        }
+        ClientsAction::List => {
+            let db = open_database(&settings).await?;
+            println!(
+                "{:<40} {:<24} {:<36} {:<32} revoked",
+                "client_id", "name", "scopes", "created"
+            );
+            for client in oauth_clients::list(&db).await? {
+                println!(
+                    "{:<40} {:<24} {:<36} {:<32} {}",
+                    client.client_id,
+                    client.name,
+                    client.scopes,
+                    client.created_at.to_rfc3339(),
+                    client.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339())
+                );
+            }
+        }
+        ClientsAction::Revoke { client_id } => {
+            let db = open_database(&settings).await?;
+            if !oauth_clients::revoke(&db, &client_id).await? {
+                anyhow::bail!("no active client {client_id}");
+            }
+            println!("revoked {client_id}");
+        }
     }
     Ok(())
 }

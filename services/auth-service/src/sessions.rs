@@ -3,8 +3,6 @@
 //! session's expiry is absolute, so refreshing never extends it.
 
 use anyhow::Context;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -12,7 +10,6 @@ use sea_orm::{
     TransactionSession, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::entities::{refresh_tokens, sessions};
@@ -193,6 +190,49 @@ pub async fn revoke<C: ConnectionTrait>(
     Ok(true)
 }
 
+/// A presented refresh token as it stands, looked up without consuming it (introspection and
+/// revocation, RFC 7662 / RFC 7009).
+#[derive(Debug)]
+pub struct RefreshTokenStatus {
+    pub session: sessions::Model,
+    pub expires_at: DateTime<Utc>,
+    /// Unused, unexpired, and its session live: a refresh with it would succeed now.
+    pub active: bool,
+}
+
+/// `None` for a token this service never issued (or whose session is gone).
+pub async fn inspect_refresh_token<C: ConnectionTrait>(
+    db: &C,
+    presented: &SecretString,
+) -> anyhow::Result<Option<RefreshTokenStatus>> {
+    let raw = presented.expose_secret();
+    if raw.is_empty() || raw.len() > 128 {
+        return Ok(None);
+    }
+    let Some(row) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(hash_token(raw)))
+        .one(db)
+        .await
+        .context("looking up a refresh token")?
+    else {
+        return Ok(None);
+    };
+    let Some(session) = sessions::Entity::find_by_id(row.session_id)
+        .one(db)
+        .await
+        .context("looking up a session")?
+    else {
+        return Ok(None);
+    };
+    let now = crate::clock::now();
+    let active = row.used_at.is_none() && row.expires_at > now && is_live(&session, now);
+    Ok(Some(RefreshTokenStatus {
+        session,
+        expires_at: row.expires_at,
+        active,
+    }))
+}
+
 /// The user's live sessions, newest first.
 pub async fn list_live<C: ConnectionTrait>(
     db: &C,
@@ -236,12 +276,11 @@ async fn insert_refresh_token<C: ConnectionTrait>(
     session: &sessions::Model,
     now: DateTime<Utc>,
 ) -> anyhow::Result<SecretString> {
-    let bytes: [u8; 32] = rand::random();
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = crate::opaque_secret::generate();
     refresh_tokens::ActiveModel {
         id: Set(Uuid::now_v7()),
         session_id: Set(session.id),
-        token_hash: Set(hash_token(&token)),
+        token_hash: Set(hash_token(token.expose_secret())),
         created_at: Set(now),
         expires_at: Set(session.expires_at),
         used_at: Set(None),
@@ -249,12 +288,9 @@ async fn insert_refresh_token<C: ConnectionTrait>(
     .insert(db)
     .await
     .context("inserting a refresh token")?;
-    Ok(SecretString::from(token))
+    Ok(token)
 }
 
-/// The token has 256 bits of entropy, so a plain SHA-256 is enough to make the stored value
-/// useless to a reader of the database (no salt or slow hash needed, unlike passwords).
 fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    crate::opaque_secret::sha256_hex(token)
 }

@@ -1,6 +1,8 @@
 //! Parsed, validated values: handlers never touch raw strings from a request.
 pub mod email;
 pub mod password;
+pub mod scope;
 
 pub use email::Email;
 pub use password::{Password, PasswordHasher};
+pub use scope::{KNOWN_SCOPES, ScopeError, ScopeSet};

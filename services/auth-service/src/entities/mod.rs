@@ -1,4 +1,5 @@
 //! sea-orm entities of the `auth` schema. Only this service reads them.
+pub mod oauth_clients;
 pub mod refresh_tokens;
 pub mod revocations;
 pub mod sessions;

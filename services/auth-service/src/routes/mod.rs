@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::get().to(well_known::openid_configuration),
         )
         .route("/oauth/token", web::post().to(oauth::token))
+        .route("/oauth/revoke", web::post().to(oauth::revoke))
+        .route("/oauth/introspect", web::post().to(oauth::introspect))
         .service(
             web::scope("/api/auth")
                 .route("/sign-up", web::post().to(sign_in::sign_up))

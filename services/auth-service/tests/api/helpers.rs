@@ -80,6 +80,18 @@ impl TestApp {
         (db, master)
     }
 
+    /// Registers a confidential OAuth client the way `auth-service clients create` does;
+    /// returns its id and secret.
+    pub async fn create_client(&self, name: &str, scopes: &str) -> (String, String) {
+        let (db, _) = self.key_admin().await;
+        let scopes = auth_service::domain::ScopeSet::parse(scopes).unwrap();
+        let created = auth_service::oauth_clients::create(&db, name, scopes)
+            .await
+            .unwrap();
+        let secret = secrecy::ExposeSecret::expose_secret(&created.secret).to_owned();
+        (created.client_id, secret)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod clients;
 mod keys;
 mod oauth;
 mod rotation;

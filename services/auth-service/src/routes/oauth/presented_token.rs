@@ -1,0 +1,55 @@
+//! What a token given to `/oauth/revoke` or `/oauth/introspect` is: one of our refresh tokens,
+//! one of our access tokens (verified with the service's own `Verifier`), or nothing we know.
+
+use auth_core::{AccessClaims, Verifier};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::sessions::{self, RefreshTokenStatus};
+use crate::startup::AppState;
+
+pub enum PresentedToken {
+    Refresh(RefreshTokenStatus),
+    /// Signed by us, for our audience, unexpired (its session may since have ended).
+    Access(Box<AccessClaims>),
+    Unknown,
+}
+
+/// RFC 7009 §2.1 / RFC 7662 §2.1: the hint only decides which kind is tried first; an
+/// unknown hint is ignored and both kinds are always tried.
+pub async fn identify(
+    state: &AppState,
+    verifier: &Verifier,
+    token: &SecretString,
+    hint: Option<&str>,
+) -> anyhow::Result<PresentedToken> {
+    if hint == Some("access_token") {
+        if let Some(claims) = as_access_token(verifier, token).await {
+            return Ok(PresentedToken::Access(claims));
+        }
+        return as_refresh_token(state, token).await;
+    }
+    match as_refresh_token(state, token).await? {
+        PresentedToken::Unknown => Ok(as_access_token(verifier, token)
+            .await
+            .map_or(PresentedToken::Unknown, PresentedToken::Access)),
+        found => Ok(found),
+    }
+}
+
+async fn as_refresh_token(
+    state: &AppState,
+    token: &SecretString,
+) -> anyhow::Result<PresentedToken> {
+    Ok(sessions::inspect_refresh_token(&state.db, token)
+        .await?
+        .map_or(PresentedToken::Unknown, PresentedToken::Refresh))
+}
+
+async fn as_access_token(verifier: &Verifier, token: &SecretString) -> Option<Box<AccessClaims>> {
+    // Refresh tokens have no dots: skip the verifier for them.
+    let raw = token.expose_secret();
+    if !raw.contains('.') {
+        return None;
+    }
+    verifier.verify(raw).await.ok().map(Box::new)
+}
