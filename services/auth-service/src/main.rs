@@ -56,7 +56,12 @@ enum KeysAction {
     /// List the keys with their state (next, current, retired).
     List,
     /// Rotate now: the published `next` key starts signing, the current one retires.
-    Rotate,
+    Rotate {
+        /// Only if the current key has signed for AUTH__KEYS__ROTATION_INTERVAL_SECS (for
+        /// cron; safe to run on several machines at once: one rotates).
+        #[arg(long)]
+        if_due: bool,
+    },
 }
 
 #[tokio::main]
@@ -107,22 +112,43 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
                 );
             }
         }
-        KeysAction::Rotate => match key_rotation::rotate(&db, &master, None).await? {
-            RotationOutcome::Rotated {
-                retired,
-                current,
-                next,
-            } => {
-                println!(
-                    "rotated: current {current}, next {next}, retired {}",
-                    retired.join(", ")
-                );
-                println!(
-                    "running replicas pick the new key up within AUTH__KEYS__RELOAD_INTERVAL_SECS"
-                );
-            }
-            RotationOutcome::NotDue => println!("not rotated"),
-        },
+        KeysAction::Rotate { if_due } => {
+            let min_age = if_due
+                .then(|| {
+                    i64::try_from(settings.keys.rotation_interval_secs)
+                        .map(chrono::Duration::seconds)
+                })
+                .transpose()?;
+            rotate_keys(&db, &master, min_age).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn rotate_keys(
+    db: &sea_orm::DatabaseConnection,
+    master: &MasterKey,
+    min_age: Option<chrono::Duration>,
+) -> anyhow::Result<()> {
+    match key_rotation::rotate(db, master, min_age).await? {
+        RotationOutcome::Rotated {
+            retired,
+            current,
+            next,
+        } => {
+            println!(
+                "rotated: current {current}, next {next}, retired {}",
+                retired.join(", ")
+            );
+            println!(
+                "running replicas pick the new key up within AUTH__KEYS__RELOAD_INTERVAL_SECS"
+            );
+        }
+        RotationOutcome::NotDue => {
+            println!(
+                "not rotated: the current key is younger than AUTH__KEYS__ROTATION_INTERVAL_SECS"
+            )
+        }
     }
     Ok(())
 }

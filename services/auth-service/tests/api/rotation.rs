@@ -11,7 +11,8 @@ use crate::helpers::{PASSWORD, TestApp};
 
 on_both_backends!(
     rotation_publishes_before_signing_and_keeps_old_tokens_valid,
-    two_replicas_rotate_once
+    two_replicas_rotate_once,
+    two_processes_rotate_once,
 );
 
 async fn jwks_kids(client: &reqwest::Client, base: &str) -> Vec<String> {
@@ -200,5 +201,88 @@ async fn two_replicas_rotate_once(backend: Backend) {
         *current
     );
     let _ = (db.close().await, db2.close().await);
+    app.finish().await;
+}
+
+/// Two `auth-service keys rotate --if-due` processes (two machines' cron jobs) on one
+/// database: the lock makes exactly one of them rotate.
+async fn two_processes_rotate_once(backend: Backend) {
+    use secrecy::ExposeSecret;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (db, _) = app.key_admin().await;
+    signing_keys::Entity::update_many()
+        .col_expr(
+            signing_keys::Column::ActivatedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(40)),
+        )
+        .filter(signing_keys::Column::State.eq("current"))
+        .exec(&db)
+        .await
+        .unwrap();
+
+    let database_url = app
+        .settings
+        .database
+        .url
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let master_key = app
+        .settings
+        .keys
+        .master_key
+        .as_ref()
+        .unwrap()
+        .expose_secret()
+        .to_owned();
+    let data_dir = app.settings.data_dir.clone();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let children: Vec<_> = (0..2)
+            .map(|_| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
+                    .args(["keys", "rotate", "--if-due"])
+                    .env_clear()
+                    .env("AUTH__DATABASE__URL", &database_url)
+                    .env("AUTH__KEYS__MASTER_KEY", &master_key)
+                    .env("AUTH__DATA_DIR", &data_dir)
+                    .env("RUST_LOG", "warn")
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| child.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    let mut rotated = 0;
+    for output in &outputs {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        if stdout.starts_with("rotated:") {
+            rotated += 1;
+        } else {
+            assert!(stdout.starts_with("not rotated"), "{stdout}");
+        }
+    }
+    assert_eq!(rotated, 1, "exactly one process rotated");
+    let keys = key_rotation::list(&db).await.unwrap();
+    let count = |state: &str| keys.iter().filter(|k| k.state == state).count();
+    assert_eq!(
+        (count("current"), count("next"), count("retired")),
+        (1, 1, 1)
+    );
+    let _ = db.close().await;
     app.finish().await;
 }
