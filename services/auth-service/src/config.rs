@@ -56,6 +56,9 @@ pub struct TokenSettings {
     /// Absolute lifetime of a session (its refresh tokens), from sign-in.
     pub session_ttl_secs: u64,
     pub audience: String,
+    /// A refresh token presented again within this many seconds of its use is refused without
+    /// ending the session (two tabs refreshing at once); later, reuse revokes the session.
+    pub refresh_reuse_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +149,7 @@ impl Default for TokenSettings {
             access_ttl_secs: 15 * 60,
             session_ttl_secs: 7 * 24 * 60 * 60,
             audience: "tasks-api".into(),
+            refresh_reuse_grace_secs: 2,
         }
     }
 }
@@ -186,9 +190,15 @@ impl Settings {
             !self.tokens.audience.trim().is_empty(),
             "AUTH__TOKENS__AUDIENCE must not be empty"
         );
+        // Retired keys are deleted 300 s after their last token expires; a replica must have
+        // reloaded (and stopped signing with one) well before that.
         anyhow::ensure!(
-            self.keys.reload_interval_secs >= 1,
-            "AUTH__KEYS__RELOAD_INTERVAL_SECS must be at least 1"
+            (1..=120).contains(&self.keys.reload_interval_secs),
+            "AUTH__KEYS__RELOAD_INTERVAL_SECS must be between 1 and 120"
+        );
+        anyhow::ensure!(
+            self.tokens.refresh_reuse_grace_secs <= 60,
+            "AUTH__TOKENS__REFRESH_REUSE_GRACE_SECS must be at most 60"
         );
         // The promoted key was published at the previous rotation; validators refresh their
         // JWKS every few minutes, so rotating faster than that could outrun their caches.

@@ -153,7 +153,13 @@ async fn find<C: ConnectionTrait>(
     db: &C,
     client_id: &str,
 ) -> anyhow::Result<Option<oauth_clients::Model>> {
-    if client_id.len() > MAX_CLIENT_ID_BYTES {
+    // Only ids we could have issued (`svc-<uuid>`) reach the database: arbitrary bytes
+    // (a NUL, say) would otherwise become a database error, i.e. a 500.
+    let well_formed = client_id.len() <= MAX_CLIENT_ID_BYTES
+        && client_id
+            .strip_prefix(CLIENT_ID_PREFIX)
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
+    if !well_formed {
         return Ok(None);
     }
     oauth_clients::Entity::find_by_id(client_id.to_owned())

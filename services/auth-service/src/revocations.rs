@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    QuerySelect, Set, TransactionSession, TransactionTrait,
 };
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -17,6 +17,8 @@ use uuid::Uuid;
 
 use crate::entities::revocations;
 
+/// Arbitrary, fixed: the Postgres advisory lock that orders appends to the log.
+const APPEND_LOCK_ID: i64 = 0x7461_736b_7265_766b; // "taskrevk"
 const KIND_SESSION: &str = "session";
 const KIND_USER: &str = "user";
 /// An answer holds at most this many entries; a follower asks again for the rest.
@@ -61,7 +63,7 @@ impl RevocationLog {
         }
     }
 
-    pub async fn record_session<C: ConnectionTrait>(
+    pub async fn record_session<C: ConnectionTrait + TransactionTrait>(
         &self,
         db: &C,
         session_id: Uuid,
@@ -70,7 +72,7 @@ impl RevocationLog {
     }
 
     /// Every token of `user_id` issued before now is refused (account deletion).
-    pub async fn record_user_cutoff<C: ConnectionTrait>(
+    pub async fn record_user_cutoff<C: ConnectionTrait + TransactionTrait>(
         &self,
         db: &C,
         user_id: Uuid,
@@ -81,13 +83,22 @@ impl RevocationLog {
         self.insert(db, KIND_USER, user_id, Some(not_before)).await
     }
 
-    async fn insert<C: ConnectionTrait>(
+    /// On Postgres, ids come from a sequence when the insert runs but become visible when its
+    /// transaction commits, so a follower at cursor N could see N+2 before N+1 commits and
+    /// skip it. A transaction-scoped advisory lock makes entries commit in id order.
+    async fn insert<C: ConnectionTrait + TransactionTrait>(
         &self,
         db: &C,
         kind: &str,
         subject: Uuid,
         not_before: Option<DateTime<Utc>>,
     ) -> anyhow::Result<()> {
+        let txn = db.begin().await.context("starting a revocation")?;
+        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})"))
+                .await
+                .context("ordering revocations")?;
+        }
         let now = crate::clock::now();
         revocations::ActiveModel {
             kind: Set(kind.to_owned()),
@@ -97,9 +108,10 @@ impl RevocationLog {
             expires_at: Set(now + self.entry_ttl),
             ..Default::default()
         }
-        .insert(db)
+        .insert(&txn)
         .await
         .context("recording a revocation")?;
+        txn.commit().await.context("committing a revocation")?;
         self.wake.notify_waiters();
         Ok(())
     }

@@ -69,6 +69,7 @@ pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,
     presented: &SecretString,
+    reuse_grace: Duration,
 ) -> Result<IssuedRefreshToken, RotateError> {
     let raw = presented.expose_secret();
     if raw.is_empty() || raw.len() > 128 {
@@ -86,7 +87,7 @@ pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
         .context("consuming a refresh token")?;
     if claimed.rows_affected != 1 {
         txn.rollback().await.context("rolling back a refresh")?;
-        return Err(refuse_unclaimed(db, log, &hash).await?.into());
+        return Err(refuse_unclaimed(db, log, &hash, reuse_grace).await?.into());
     }
     let row = refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(&hash))
@@ -111,14 +112,15 @@ pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
     Ok(IssuedRefreshToken { session, token })
 }
 
-/// Why the conditional update claimed nothing: unknown token, or one already used, in which
-/// case the whole family (the session) is revoked. There is no grace period: a legitimate
-/// client never presents a refresh token twice, and the loser of a concurrent double-submit
-/// ends the session too, as RFC 9700 §4.14.2 prescribes.
-async fn refuse_unclaimed<C: ConnectionTrait>(
+/// Why the conditional update claimed nothing: unknown token, or one already used. A token
+/// used within `reuse_grace` is a concurrent double-submit (two tabs sharing the refresh
+/// cookie): refused, but the session lives on. Used earlier than that, it is a replay, and the
+/// whole family (the session) is revoked, as RFC 9700 §4.14.2 prescribes.
+async fn refuse_unclaimed<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,
     hash: &str,
+    reuse_grace: Duration,
 ) -> anyhow::Result<RotateRefused> {
     let row = refresh_tokens::Entity::find()
         .filter(refresh_tokens::Column::TokenHash.eq(hash))
@@ -126,6 +128,13 @@ async fn refuse_unclaimed<C: ConnectionTrait>(
         .await
         .context("looking up a refresh token")?;
     match row {
+        Some(row)
+            if row
+                .used_at
+                .is_some_and(|used| crate::clock::now() - used < reuse_grace) =>
+        {
+            Ok(RotateRefused::Invalid)
+        }
         Some(row) if row.used_at.is_some() => {
             let revoked = revoke(db, log, row.session_id).await?;
             tracing::warn!(
@@ -170,7 +179,7 @@ impl From<sea_orm::DbErr> for RotateError {
 
 /// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
 /// every validator to refuse its access tokens. True if it was live until now.
-pub async fn revoke<C: ConnectionTrait>(
+pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,
     session_id: Uuid,

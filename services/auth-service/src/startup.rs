@@ -31,6 +31,8 @@ pub struct AppState {
     pub session_ttl: chrono::Duration,
     pub secure_cookies: bool,
     pub revocations: RevocationLog,
+    /// See `sessions::rotate`.
+    pub refresh_reuse_grace: chrono::Duration,
     pub throttle: SignInThrottle,
 }
 
@@ -84,6 +86,9 @@ impl Application {
             secure_cookies: settings.secure_cookies(),
             // Entries outlive the tokens they concern by the validators' maximum leeway.
             throttle: SignInThrottle::new(settings.throttle.clone()),
+            refresh_reuse_grace: chrono::Duration::seconds(i64::try_from(
+                settings.tokens.refresh_reuse_grace_secs,
+            )?),
             revocations: RevocationLog::new(i64::try_from(settings.tokens.access_ttl_secs)?, 300),
         });
         let verifier = web::Data::new(verifier);
@@ -166,7 +171,8 @@ fn spawn_housekeeping(
     let state = Arc::downgrade(&state.into_inner());
     let verifier = Arc::downgrade(&verifier.into_inner());
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
+        // The first run is one period away: start-up has just loaded the keys.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;

@@ -7,8 +7,10 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
 
 use crate::config::ThrottleSettings;
+use crate::domain::Email;
 use crate::entities::sign_in_failures;
 
 /// The counters one sign-in attempt touches.
@@ -18,12 +20,17 @@ pub struct ThrottleKeys {
 }
 
 impl ThrottleKeys {
-    /// `account` is the normalised email when it parses, else the trimmed input (an invalid
-    /// email is throttled like any other, so throttling reveals nothing about accounts).
-    pub fn new(account: &str, ip: Option<&str>) -> Self {
-        let account: String = account.trim().chars().take(320).collect();
+    /// The account key is the normalised email when it parses, else a digest of the trimmed
+    /// input (an invalid email is throttled like any other: throttling reveals no accounts).
+    pub fn new(email: Option<&Email>, raw: &str, ip: Option<&str>) -> Self {
+        let account = match email {
+            Some(email) => format!("account:{email}"),
+            // Not an email: a digest of the trimmed input, so any bytes (even NUL) are safe
+            // to store and the key stays short.
+            None => format!("account-digest:{:x}", Sha256::digest(raw.trim().as_bytes())),
+        };
         Self {
-            account: format!("account:{account}"),
+            account,
             ip: ip.map(|ip| format!("ip:{ip}")),
         }
     }
@@ -38,39 +45,27 @@ impl SignInThrottle {
         Self { settings }
     }
 
-    /// `Err(retry_after)` when either counter is locked.
-    pub async fn check<C: ConnectionTrait>(
+    /// Counts this attempt *before* any password is hashed, so a burst of parallel guesses
+    /// cannot all pass the check before the first failure is written. `Err(retry_after)` when
+    /// a counter is locked or this attempt goes over the limit; such an attempt costs no
+    /// hash. Over the limit, one attempt per lockout period is let through (the lockout is
+    /// taken first, atomically, so concurrent ones are refused), and each doubles the next.
+    pub async fn admit<C: ConnectionTrait>(
         &self,
         db: &C,
         keys: &ThrottleKeys,
     ) -> anyhow::Result<Result<(), Duration>> {
-        let now = crate::clock::now();
-        let mut wait = Duration::ZERO;
-        for key in self.keyed(keys) {
-            let row = sign_in_failures::Entity::find_by_id(key.0.to_owned())
-                .one(db)
-                .await
-                .context("reading sign-in failures")?;
-            if let Some(locked_until) = row.and_then(|r| r.locked_until).filter(|t| *t > now) {
-                wait = wait.max(ceil_secs(locked_until - now));
+        // The IP first: a refused address does not touch the account's counter.
+        for (key, limit) in self.keyed(keys) {
+            if let Err(wait) = self.admit_one(db, key, limit).await? {
+                return Ok(Err(wait));
             }
         }
-        Ok(if wait.is_zero() { Ok(()) } else { Err(wait) })
+        Ok(Ok(()))
     }
 
-    pub async fn record_failure<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        keys: &ThrottleKeys,
-    ) -> anyhow::Result<()> {
-        let now = crate::clock::now();
-        for (key, limit) in self.keyed(keys) {
-            self.count_failure(db, key, limit, now).await?;
-        }
-        Ok(())
-    }
-
-    /// A successful sign-in clears the account's counter (not the IP's).
+    /// A successful sign-in clears the account's counter and takes back this attempt from
+    /// the IP's (the IP keeps any lockout it earned).
     pub async fn record_success<C: ConnectionTrait>(
         &self,
         db: &C,
@@ -80,26 +75,96 @@ impl SignInThrottle {
             .exec(db)
             .await
             .context("clearing sign-in failures")?;
+        if let Some(ip) = &keys.ip {
+            sign_in_failures::Entity::update_many()
+                .col_expr(
+                    sign_in_failures::Column::Failures,
+                    sea_orm::sea_query::ExprTrait::sub(
+                        Expr::col(sign_in_failures::Column::Failures),
+                        1,
+                    ),
+                )
+                .filter(sign_in_failures::Column::Key.eq(ip.as_str()))
+                .filter(sign_in_failures::Column::Failures.gt(0))
+                .exec(db)
+                .await
+                .context("crediting a sign-in")?;
+        }
         Ok(())
     }
 
     fn keyed<'a>(&self, keys: &'a ThrottleKeys) -> Vec<(&'a str, u32)> {
-        let mut keyed = vec![(keys.account.as_str(), self.settings.account_max_failures)];
+        let mut keyed = Vec::with_capacity(2);
         if let Some(ip) = &keys.ip {
             keyed.push((ip.as_str(), self.settings.ip_max_failures));
         }
+        keyed.push((keys.account.as_str(), self.settings.account_max_failures));
         keyed
     }
 
-    async fn count_failure<C: ConnectionTrait>(
+    async fn admit_one<C: ConnectionTrait>(
         &self,
         db: &C,
         key: &str,
         limit: u32,
+    ) -> anyhow::Result<Result<(), Duration>> {
+        let now = crate::clock::now();
+        let existing = sign_in_failures::Entity::find_by_id(key.to_owned())
+            .one(db)
+            .await
+            .context("reading sign-in failures")?;
+        if let Some(until) = existing
+            .and_then(|row| row.locked_until)
+            .filter(|t| *t > now)
+        {
+            return Ok(Err(ceil_secs(until - now)));
+        }
+        let row = self.count(db, key, now).await?;
+        let attempts = u32::try_from(row.failures).unwrap_or(0);
+        if attempts <= limit {
+            return Ok(Ok(()));
+        }
+        let excess = attempts - limit - 1;
+        let lockout = self.lockout(excess);
+        // Take the next lockout atomically: only the request whose update lands proceeds.
+        let mut take = sign_in_failures::Entity::update_many()
+            .col_expr(
+                sign_in_failures::Column::LockedUntil,
+                Expr::value(now + lockout),
+            )
+            .filter(sign_in_failures::Column::Key.eq(key));
+        take = match row.locked_until {
+            None => take.filter(sign_in_failures::Column::LockedUntil.is_null()),
+            Some(previous) => take.filter(sign_in_failures::Column::LockedUntil.eq(previous)),
+        };
+        let taken = take
+            .exec(db)
+            .await
+            .context("locking sign-in")?
+            .rows_affected
+            == 1;
+        tracing::warn!(
+            kind = key.split(':').next().unwrap_or(""),
+            attempts,
+            "sign-in throttled"
+        );
+        match (row.locked_until, taken) {
+            // The first time over the limit: lock, and this attempt is refused.
+            (None, _) => Ok(Err(ceil_secs(lockout))),
+            // A lockout has passed: this one attempt may try; the next lockout already holds.
+            (Some(previous), true) if previous <= now => Ok(Ok(())),
+            _ => Ok(Err(ceil_secs(lockout))),
+        }
+    }
+
+    /// Adds one attempt (restarting an expired window) and returns the counter after it.
+    async fn count<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        key: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<sign_in_failures::Model> {
         let window = chrono::Duration::seconds(i64::try_from(self.settings.window_secs)?);
-        // First failure: insert. Otherwise increment atomically, or restart an old window.
         sign_in_failures::Entity::insert(sign_in_failures::ActiveModel {
             key: Set(key.to_owned()),
             failures: Set(0),
@@ -109,7 +174,7 @@ impl SignInThrottle {
         .on_conflict_do_nothing()
         .exec(db)
         .await
-        .context("recording a sign-in failure")?;
+        .context("recording a sign-in attempt")?;
         sign_in_failures::Entity::update_many()
             .col_expr(sign_in_failures::Column::Failures, Expr::value(0))
             .col_expr(sign_in_failures::Column::WindowStartedAt, Expr::value(now))
@@ -121,7 +186,7 @@ impl SignInThrottle {
             .filter(sign_in_failures::Column::WindowStartedAt.lt(now - window))
             .exec(db)
             .await
-            .context("restarting a sign-in failure window")?;
+            .context("restarting a sign-in window")?;
         sign_in_failures::Entity::update_many()
             .col_expr(
                 sign_in_failures::Column::Failures,
@@ -131,32 +196,12 @@ impl SignInThrottle {
                 ),
             )
             .filter(sign_in_failures::Column::Key.eq(key))
-            .exec(db)
+            .exec_with_returning(db)
             .await
-            .context("counting a sign-in failure")?;
-        let row = sign_in_failures::Entity::find_by_id(key.to_owned())
-            .one(db)
-            .await
-            .context("reading sign-in failures")?;
-        let failures = row.map_or(0, |r| u32::try_from(r.failures).unwrap_or(0));
-        if failures >= limit {
-            let lockout = self.lockout(failures - limit);
-            sign_in_failures::Entity::update_many()
-                .col_expr(
-                    sign_in_failures::Column::LockedUntil,
-                    Expr::value(now + lockout),
-                )
-                .filter(sign_in_failures::Column::Key.eq(key))
-                .exec(db)
-                .await
-                .context("locking sign-in")?;
-            tracing::warn!(
-                kind = key.split(':').next().unwrap_or(""),
-                failures,
-                "sign-in throttled"
-            );
-        }
-        Ok(())
+            .context("counting a sign-in attempt")?
+            .into_iter()
+            .next()
+            .context("the sign-in counter vanished")
     }
 
     /// base · 2^excess, capped.

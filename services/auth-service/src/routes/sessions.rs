@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::accounts;
-use crate::domain::Password;
+use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::routes::run_blocking;
 use crate::routes::tokens::REFRESH_COOKIE;
 use crate::sessions;
 use crate::startup::AppState;
+use crate::throttle::ThrottleKeys;
 
 /// The caller's session, if still live: the auth-service checks its own database rather than
 /// waiting for the feed, so a revoked session cannot act here even for a moment.
@@ -100,6 +101,7 @@ pub struct ChangePassword {
 pub async fn change_password(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: actix_web::HttpRequest,
     body: web::Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     let current_session = live_session(&state, &user).await?;
@@ -110,6 +112,16 @@ pub async fn change_password(
         .await?
         .ok_or(ApiError::AccountGone)?;
 
+    // Guessing the current password here is throttled like sign-in (a stolen access token
+    // must not become an unlimited password oracle).
+    let email = Email::parse(&account.email).ok();
+    let client = crate::routes::sign_in::client_info(&req);
+    let throttle_keys = ThrottleKeys::new(email.as_ref(), &account.email, client.ip.as_deref());
+    if let Err(retry_after) = state.throttle.admit(&state.db, &throttle_keys).await? {
+        return Err(ApiError::Throttled {
+            retry_after_secs: retry_after.as_secs(),
+        });
+    }
     let hasher = state.hasher.clone();
     let stored = account.password_hash.clone();
     let current = body.current_password;
@@ -123,6 +135,10 @@ pub async fn change_password(
     .await??
     .ok_or_else(|| ApiError::validation("current_password", "the current password is incorrect"))?;
 
+    state
+        .throttle
+        .record_success(&state.db, &throttle_keys)
+        .await?;
     accounts::set_password_hash(&state.db, user.user_id, new_hash).await?;
     for session in sessions::list_live(&state.db, user.user_id).await? {
         if session.id != current_session {

@@ -61,11 +61,8 @@ pub async fn sign_in(
     // the same hashing work.
     let email = Email::parse(&body.email).ok();
     let client = client_info(&req);
-    let throttle_keys = ThrottleKeys::new(
-        email.as_ref().map_or(body.email.as_str(), Email::as_str),
-        client.ip.as_deref(),
-    );
-    if let Err(retry_after) = state.throttle.check(&state.db, &throttle_keys).await? {
+    let throttle_keys = ThrottleKeys::new(email.as_ref(), &body.email, client.ip.as_deref());
+    if let Err(retry_after) = state.throttle.admit(&state.db, &throttle_keys).await? {
         return Err(ApiError::Throttled {
             retry_after_secs: retry_after.as_secs(),
         });
@@ -84,13 +81,8 @@ pub async fn sign_in(
     .await?;
     let user = match (matches, user) {
         (true, Some(user)) => user,
-        _ => {
-            state
-                .throttle
-                .record_failure(&state.db, &throttle_keys)
-                .await?;
-            return Err(ApiError::InvalidCredentials);
-        }
+        // The attempt was already counted by `admit`.
+        _ => return Err(ApiError::InvalidCredentials),
     };
     state
         .throttle
@@ -120,7 +112,7 @@ fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
     Ok(Some(name))
 }
 
-fn client_info(req: &HttpRequest) -> ClientInfo {
+pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
     let user_agent = req
         .headers()
         .get(actix_web::http::header::USER_AGENT)

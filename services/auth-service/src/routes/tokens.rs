@@ -107,7 +107,13 @@ pub async fn refresh(
                 .map(|c| SecretString::from(c.value().to_owned()))
         })
         .ok_or(ApiError::InvalidRefreshToken)?;
-    let issued = sessions::rotate(&state.db, &state.revocations, &presented).await?;
+    let issued = sessions::rotate(
+        &state.db,
+        &state.revocations,
+        &presented,
+        state.refresh_reuse_grace,
+    )
+    .await?;
     tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));
     let user = accounts::find_by_id(&state.db, issued.session.user_id)
         .await?

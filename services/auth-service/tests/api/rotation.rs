@@ -147,11 +147,12 @@ async fn two_replicas_rotate_once(backend: Backend) {
     let replica = app.replica().await;
     let (db, master) = app.key_admin().await;
     let (db2, master2) = app.key_admin().await;
-    // Make the current key old enough that the schedule wants to rotate it.
+    // Make the current key old enough for the schedule used below (5 days), but not for the
+    // replicas' own (30 days), so their housekeeping cannot rotate it under the test.
     signing_keys::Entity::update_many()
         .col_expr(
             signing_keys::Column::ActivatedAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(40)),
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(10)),
         )
         .filter(signing_keys::Column::State.eq("current"))
         .exec(&db)
@@ -159,7 +160,7 @@ async fn two_replicas_rotate_once(backend: Backend) {
         .unwrap();
 
     // Both replicas' schedules fire at once.
-    let interval = Some(chrono::Duration::days(30));
+    let interval = Some(chrono::Duration::days(5));
     let (first, second) = tokio::join!(
         key_rotation::rotate(&db, &master, interval),
         key_rotation::rotate(&db2, &master2, interval),
@@ -208,7 +209,9 @@ async fn two_replicas_rotate_once(backend: Backend) {
 /// database: the lock makes exactly one of them rotate.
 async fn two_processes_rotate_once(backend: Backend) {
     use secrecy::ExposeSecret;
-    let Some(app) = TestApp::spawn(backend).await else {
+    // The app's own housekeeping stays out of the way (its first run is 120 s off).
+    let Some(app) = TestApp::spawn_with(backend, |s| s.keys.reload_interval_secs = 120).await
+    else {
         return;
     };
     let (db, _) = app.key_admin().await;

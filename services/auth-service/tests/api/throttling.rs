@@ -8,6 +8,8 @@ use crate::helpers::{PASSWORD, TestApp, problem};
 on_both_backends!(
     failed_sign_ins_are_throttled_per_account,
     failed_sign_ins_are_throttled_per_client_ip,
+    parallel_guesses_cannot_outrun_the_throttle,
+    password_change_guesses_are_throttled,
 );
 
 fn retry_after(response: &reqwest::Response) -> u64 {
@@ -71,7 +73,8 @@ async fn failed_sign_ins_are_throttled_per_account(backend: Backend) {
         200
     );
 
-    // Past the limit the lockout doubles.
+    // Over the limit again: refused at once; after the lockout one more try is let through,
+    // and when it fails the next lockout is twice as long.
     for _ in 0..3 {
         let status = app
             .sign_in("victim@example.org", "wrong guess!")
@@ -80,7 +83,10 @@ async fn failed_sign_ins_are_throttled_per_account(backend: Backend) {
             .as_u16();
         assert_eq!(status, 401);
     }
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let locked = app.sign_in("victim@example.org", PASSWORD).await;
+    assert_eq!(locked.status().as_u16(), 429);
+    tokio::time::sleep(Duration::from_secs(retry_after(&locked)) + Duration::from_millis(200))
+        .await;
     problem(app.sign_in("victim@example.org", "wrong guess!").await, 401).await;
     let locked = app.sign_in("victim@example.org", PASSWORD).await;
     assert_eq!(locked.status().as_u16(), 429);
@@ -113,5 +119,90 @@ async fn failed_sign_ins_are_throttled_per_client_ip(backend: Backend) {
     let locked = app.sign_in("someone@example.org", PASSWORD).await;
     assert!(retry_after(&locked) > 30);
     problem(locked, 429).await;
+    app.finish().await;
+}
+
+/// A burst of concurrent guesses: each attempt is counted before its password is hashed, so
+/// only the allowed number get an answer other than 429.
+async fn parallel_guesses_cannot_outrun_the_throttle(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.throttle.account_max_failures = 3;
+        s.throttle.ip_max_failures = 1000;
+        s.throttle.base_lockout_secs = 60;
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(
+        app.sign_up("burst@example.org").await.status().as_u16(),
+        201
+    );
+    let attempts: Vec<_> = (0..20)
+        .map(|n| {
+            let request = app
+                .client
+                .post(app.url("/api/auth/sign-in"))
+                .json(&serde_json::json!({
+                    "email": "burst@example.org", "password": format!("guess number {n}")
+                }));
+            tokio::spawn(async move { request.send().await.unwrap().status().as_u16() })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 401).count(),
+        3,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 429).count(),
+        17,
+        "{statuses:?}"
+    );
+    // Input the database cannot store as text (a NUL) is still just a failed sign-in.
+    let nul = app
+        .sign_in("a\u{0}b@example.org", "whatever password")
+        .await;
+    problem(nul, 401).await;
+    app.finish().await;
+}
+
+/// `POST /api/auth/password` checks the current password: it is throttled like sign-in, so a
+/// stolen access token is no unlimited password oracle.
+async fn password_change_guesses_are_throttled(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| {
+        s.throttle.account_max_failures = 2;
+        s.throttle.base_lockout_secs = 60;
+    })
+    .await
+    else {
+        return;
+    };
+    let tokens: serde_json::Value = app
+        .sign_up("oracle@example.org")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = tokens["access_token"].as_str().unwrap();
+    let attempt = |current: &str| {
+        let request = app
+            .client
+            .post(app.url("/api/auth/password"))
+            .bearer_auth(access)
+            .json(&serde_json::json!({ "current_password": current, "new_password": "a new long passphrase" }));
+        async move { request.send().await.unwrap() }
+    };
+    problem(attempt("guess one!").await, 422).await;
+    problem(attempt("guess two!").await, 422).await;
+    let locked = attempt(PASSWORD).await;
+    assert!(retry_after(&locked) > 30);
+    problem(locked, 429).await;
+    // Sign-in shares the account's counter.
+    problem(app.sign_in("oracle@example.org", PASSWORD).await, 429).await;
     app.finish().await;
 }

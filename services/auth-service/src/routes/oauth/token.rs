@@ -118,7 +118,14 @@ async fn refresh(
             return Err(OAuthError::InvalidScope("the scope exceeds the grant"));
         }
     }
-    let issued = match sessions::rotate(&state.db, &state.revocations, &presented).await {
+    let issued = match sessions::rotate(
+        &state.db,
+        &state.revocations,
+        &presented,
+        state.refresh_reuse_grace,
+    )
+    .await
+    {
         Ok(issued) => issued,
         Err(RotateError::Refused(_)) => {
             return Err(OAuthError::InvalidGrant(
