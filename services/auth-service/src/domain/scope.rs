@@ -5,7 +5,15 @@ use std::fmt;
 
 /// Every scope the service knows, in canonical order. Service clients may be allowed any of
 /// them; user sessions get `tasks:read tasks:write` (see `access_token::USER_SCOPES`).
-pub const KNOWN_SCOPES: [&str; 3] = ["tasks:read", "tasks:write", "tasks:purge"];
+/// `tokens:revoke` and `tokens:introspect` let a client use `/oauth/revoke` and
+/// `/oauth/introspect` on any user's tokens, so they are granted deliberately, never implied.
+pub const KNOWN_SCOPES: [&str; 5] = [
+    "tasks:read",
+    "tasks:write",
+    "tasks:purge",
+    "tokens:revoke",
+    "tokens:introspect",
+];
 
 /// A non-empty set of known scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +26,9 @@ pub struct ScopeSet {
 pub enum ScopeError {
     #[error("no scope given")]
     Empty,
-    #[error("unknown scope `{0}` (known: tasks:read tasks:write tasks:purge)")]
+    #[error(
+        "unknown scope `{0}` (known: tasks:read tasks:write tasks:purge tokens:revoke tokens:introspect)"
+    )]
     Unknown(String),
 }
 
@@ -37,6 +47,13 @@ impl ScopeSet {
             return Err(ScopeError::Empty);
         }
         Ok(Self { bits })
+    }
+
+    pub fn contains(&self, scope: &str) -> bool {
+        KNOWN_SCOPES
+            .iter()
+            .position(|known| *known == scope)
+            .is_some_and(|index| self.bits & (1 << index) != 0)
     }
 
     pub fn is_subset_of(&self, other: &ScopeSet) -> bool {

@@ -365,7 +365,7 @@ async fn revoking_a_refresh_token_ends_its_session(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (id, secret) = app.create_client("admin", "tasks:read").await;
+    let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     let user = user_tokens(&app, "revoke-refresh@example.org").await;
     let bystander = user_tokens(&app, "bystander@example.org").await;
     let refresh = user["refresh_token"].as_str().unwrap();
@@ -393,7 +393,7 @@ async fn revoking_an_access_token_ends_its_session(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (id, secret) = app.create_client("admin", "tasks:read").await;
+    let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     // With the hint, and with a wrong hint (the server looks further, RFC 7009 §2.1).
     for (email, hint) in [
         ("revoke-access@example.org", "access_token"),
@@ -416,7 +416,7 @@ async fn revocation_answers_200_for_tokens_it_does_not_know(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (id, secret) = app.create_client("admin", "tasks:read").await;
+    let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     let (_, service) = service_token(&app, Auth::Basic(&id, &secret), None).await;
     let service = service["access_token"].as_str().unwrap();
     let long = "x".repeat(10_000);
@@ -474,7 +474,12 @@ async fn introspection_reports_only_live_tokens(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (id, secret) = app.create_client("gateway", "tasks:read tasks:purge").await;
+    let (id, secret) = app
+        .create_client(
+            "gateway",
+            "tasks:read tasks:purge tokens:revoke tokens:introspect",
+        )
+        .await;
     let auth = Auth::Basic(&id, &secret);
     let inactive = json!({ "active": false });
     let user = user_tokens(&app, "introspected@example.org").await;
@@ -617,7 +622,13 @@ async fn discovery_lists_endpoints_that_exist(backend: Backend) {
         );
         assert_eq!(
             discovery["scopes_supported"],
-            json!(["tasks:read", "tasks:write", "tasks:purge"])
+            json!([
+                "tasks:read",
+                "tasks:write",
+                "tasks:purge",
+                "tokens:revoke",
+                "tokens:introspect"
+            ])
         );
         assert_eq!(
             discovery["access_token_signing_alg_values_supported"],
@@ -648,5 +659,36 @@ async fn discovery_lists_endpoints_that_exist(backend: Backend) {
             assert_invalid_client(response).await;
         }
     }
+    app.finish().await;
+}
+
+on_both_backends!(revoke_and_introspect_need_their_own_scopes);
+
+/// A client that may only read tasks cannot sign users out or read their tokens' claims.
+async fn revoke_and_introspect_need_their_own_scopes(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (id, secret) = app.create_client("reader", "tasks:read tasks:purge").await;
+    let user = user_tokens(&app, "guarded@example.org").await;
+    let refresh = user["refresh_token"].as_str().unwrap();
+    for path in ["/oauth/revoke", "/oauth/introspect"] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .basic_auth(&id, Some(&secret))
+            .form(&[("token", refresh)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "unauthorized_client", "{path}");
+    }
+    // Nothing happened to the user's session.
+    let refreshed = app
+        .post_json("/api/auth/refresh", &json!({ "refresh_token": refresh }))
+        .await;
+    assert_eq!(refreshed.status().as_u16(), 200);
     app.finish().await;
 }

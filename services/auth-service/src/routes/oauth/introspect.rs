@@ -33,7 +33,13 @@ pub async fn introspect(
 ) -> Result<HttpResponse, OAuthError> {
     let form = form.map_err(|_| OAuthError::malformed_body())?.into_inner();
     let client = client_auth::presented(req.headers(), form.client_id, form.client_secret)?;
-    client_auth::authenticate(&state.db, client).await?;
+    let client = client_auth::authenticate(&state.db, client).await?;
+    // Any user's token can be named here, so only clients trusted with that may call.
+    if !client.scopes.contains("tokens:introspect") {
+        return Err(OAuthError::UnauthorizedClient(
+            "this client lacks the tokens:introspect scope",
+        ));
+    }
     let token = form
         .token
         .ok_or(OAuthError::InvalidRequest("token is required"))?;

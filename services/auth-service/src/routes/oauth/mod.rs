@@ -33,6 +33,9 @@ pub enum OAuthError {
     InvalidGrant(&'static str),
     #[error("{0}")]
     InvalidScope(&'static str),
+    /// Authenticated, but not allowed this endpoint (the client lacks its scope).
+    #[error("{0}")]
+    UnauthorizedClient(&'static str),
     #[error("this grant type is not supported (refresh_token, client_credentials)")]
     UnsupportedGrantType,
     #[error("try again later")]
@@ -53,6 +56,7 @@ impl OAuthError {
             Self::InvalidClient => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::ServerError(_) => "server_error",
         }
@@ -63,6 +67,7 @@ impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::InvalidClient => StatusCode::UNAUTHORIZED,
+            Self::UnauthorizedClient(_) => StatusCode::FORBIDDEN,
             Self::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         }
