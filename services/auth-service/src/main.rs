@@ -61,6 +61,10 @@ enum KeysAction {
         /// cron; safe to run on several machines at once: one rotates).
         #[arg(long)]
         if_due: bool,
+        /// Rotate even if the `next` key was published less than 10 minutes ago (validators
+        /// refresh their JWKS every 5 minutes and may not have it yet).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -112,7 +116,21 @@ async fn keys(settings: Settings, action: KeysAction) -> anyhow::Result<()> {
                 );
             }
         }
-        KeysAction::Rotate { if_due } => {
+        KeysAction::Rotate { if_due, force } => {
+            let next_published = key_rotation::list(&db)
+                .await?
+                .into_iter()
+                .find(|key| key.state == "next")
+                .map(|key| key.created_at);
+            let fresh = next_published
+                .is_some_and(|at| chrono::Utc::now() - at < chrono::Duration::minutes(10));
+            // (A scheduled rotation's `next` is one rotation interval, at least an hour, old.)
+            if fresh && !force && !if_due {
+                anyhow::bail!(
+                    "the next key was published less than 10 minutes ago; validators may not \
+                     have fetched it yet. Wait, or pass --force"
+                );
+            }
             let min_age = if_due
                 .then(|| {
                     i64::try_from(settings.keys.rotation_interval_secs)
