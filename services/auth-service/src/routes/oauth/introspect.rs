@@ -4,46 +4,32 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_core::{AccessClaims, Verifier};
-use secrecy::SecretString;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::presented_token::{PresentedToken, identify};
-use super::{OAuthError, client_auth, no_store_json};
+use super::presented_token::{NamedToken, PresentedToken, TokenForm, authorize, identify};
+use super::{OAuthError, no_store_json};
 use crate::access_token::FIRST_PARTY_CLIENT_ID;
 use crate::oauth_clients;
 use crate::sessions;
 use crate::startup::AppState;
-
-#[derive(Deserialize)]
-pub struct IntrospectionRequest {
-    token: Option<SecretString>,
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<SecretString>,
-}
 
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
     state: web::Data<AppState>,
     verifier: web::Data<Verifier>,
     req: HttpRequest,
-    form: Result<web::Form<IntrospectionRequest>, actix_web::Error>,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = form.map_err(|_| OAuthError::malformed_body())?.into_inner();
-    let client = client_auth::presented(req.headers(), form.client_id, form.client_secret)?;
-    let client = client_auth::authenticate(&state.db, client).await?;
-    // Any user's token can be named here, so only clients trusted with that may call.
-    if !client.scopes.contains("tokens:introspect") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client lacks the tokens:introspect scope",
-        ));
-    }
-    let token = form
-        .token
-        .ok_or(OAuthError::InvalidRequest("token is required"))?;
-    let presented = identify(&state, &verifier, &token, form.token_type_hint.as_deref()).await?;
+    let NamedToken { token, hint } = authorize(
+        &state,
+        &req,
+        form,
+        "tokens:introspect",
+        "this client lacks the tokens:introspect scope",
+    )
+    .await?;
+    let presented = identify(&state, &verifier, &token, hint.as_deref()).await?;
     let answer = match presented {
         PresentedToken::Access(claims) if access_token_is_live(&state, &claims).await? => {
             access_token_answer(&claims)

@@ -1,11 +1,54 @@
 //! What a token given to `/oauth/revoke` or `/oauth/introspect` is: one of our refresh tokens,
 //! one of our access tokens (verified with the service's own `Verifier`), or nothing we know.
 
+use actix_web::{HttpRequest, web};
 use auth_core::{AccessClaims, Verifier};
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{OAuthError, client_auth};
 
 use crate::sessions::{self, RefreshTokenStatus};
 use crate::startup::AppState;
+
+/// The form of both endpoints (RFC 7009 §2.1, RFC 7662 §2.1), with client authentication.
+#[derive(Deserialize)]
+pub struct TokenForm {
+    token: Option<SecretString>,
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<SecretString>,
+}
+
+/// The token a client names, and its hint.
+pub struct NamedToken {
+    pub token: SecretString,
+    pub hint: Option<String>,
+}
+
+/// Authenticates the client and checks it holds `scope`: either endpoint can name any user's
+/// token, so only clients trusted with that may call (`unauthorized_client` otherwise).
+pub async fn authorize(
+    state: &AppState,
+    req: &HttpRequest,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
+    scope: &'static str,
+    refusal: &'static str,
+) -> Result<NamedToken, OAuthError> {
+    let form = form.map_err(|_| OAuthError::malformed_body())?.into_inner();
+    let client = client_auth::presented(req.headers(), form.client_id, form.client_secret)?;
+    let client = client_auth::authenticate(&state.db, client).await?;
+    if !client.scopes.contains(scope) {
+        return Err(OAuthError::UnauthorizedClient(refusal));
+    }
+    let token = form
+        .token
+        .ok_or(OAuthError::InvalidRequest("token is required"))?;
+    Ok(NamedToken {
+        token,
+        hint: form.token_type_hint,
+    })
+}
 
 pub enum PresentedToken {
     Refresh(RefreshTokenStatus),

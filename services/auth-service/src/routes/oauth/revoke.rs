@@ -4,44 +4,29 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use auth_core::Verifier;
-use secrecy::SecretString;
-use serde::Deserialize;
 use uuid::Uuid;
 
 use super::OAuthError;
-use super::client_auth;
-use super::presented_token::{PresentedToken, identify};
+use super::presented_token::{NamedToken, PresentedToken, TokenForm, authorize, identify};
 use crate::sessions;
 use crate::startup::AppState;
-
-#[derive(Deserialize)]
-pub struct RevocationRequest {
-    token: Option<SecretString>,
-    token_type_hint: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<SecretString>,
-}
 
 #[tracing::instrument(skip_all, fields(client_id, session_id))]
 pub async fn revoke(
     state: web::Data<AppState>,
     verifier: web::Data<Verifier>,
     req: HttpRequest,
-    form: Result<web::Form<RevocationRequest>, actix_web::Error>,
+    form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
-    let form = form.map_err(|_| OAuthError::malformed_body())?.into_inner();
-    let client = client_auth::presented(req.headers(), form.client_id, form.client_secret)?;
-    let client = client_auth::authenticate(&state.db, client).await?;
-    // Any user's token can be named here, so only clients trusted with that may call.
-    if !client.scopes.contains("tokens:revoke") {
-        return Err(OAuthError::UnauthorizedClient(
-            "this client lacks the tokens:revoke scope",
-        ));
-    }
-    let token = form
-        .token
-        .ok_or(OAuthError::InvalidRequest("token is required"))?;
-    let presented = identify(&state, &verifier, &token, form.token_type_hint.as_deref()).await?;
+    let NamedToken { token, hint } = authorize(
+        &state,
+        &req,
+        form,
+        "tokens:revoke",
+        "this client lacks the tokens:revoke scope",
+    )
+    .await?;
+    let presented = identify(&state, &verifier, &token, hint.as_deref()).await?;
     let session_id = match presented {
         PresentedToken::Refresh(status) => Some(status.session.id),
         // A service token has no session: it cannot be revoked, only left to expire.
