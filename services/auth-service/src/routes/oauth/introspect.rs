@@ -7,7 +7,7 @@ use auth_core::{AccessClaims, Verifier};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::presented_token::{NamedToken, PresentedToken, TokenForm, authorize, identify};
+use super::presented_token::{PresentedToken, TokenForm, authorize_and_identify};
 use super::{OAuthError, no_store_json};
 use crate::access_token::FIRST_PARTY_CLIENT_ID;
 use crate::oauth_clients;
@@ -21,15 +21,8 @@ pub async fn introspect(
     req: HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
-    let NamedToken { token, hint } = authorize(
-        &state,
-        &req,
-        form,
-        "tokens:introspect",
-        "this client lacks the tokens:introspect scope",
-    )
-    .await?;
-    let presented = identify(&state, &verifier, &token, hint.as_deref()).await?;
+    let presented =
+        authorize_and_identify(&state, &verifier, &req, form, "tokens:introspect").await?;
     let answer = match presented {
         PresentedToken::Access(claims) if access_token_is_live(&state, &claims).await? => {
             access_token_answer(&claims)

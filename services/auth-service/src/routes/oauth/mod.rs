@@ -33,8 +33,8 @@ pub enum OAuthError {
     InvalidGrant(&'static str),
     #[error("{0}")]
     InvalidScope(&'static str),
-    /// Authenticated, but not allowed this endpoint (the client lacks its scope).
-    #[error("{0}")]
+    /// Authenticated, but not allowed this endpoint: the client lacks this scope.
+    #[error("this client lacks the {0} scope")]
     UnauthorizedClient(&'static str),
     #[error("this grant type is not supported (refresh_token, client_credentials)")]
     UnsupportedGrantType,

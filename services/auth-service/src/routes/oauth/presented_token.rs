@@ -20,34 +20,26 @@ pub struct TokenForm {
     client_secret: Option<SecretString>,
 }
 
-/// The token a client names, and its hint.
-pub struct NamedToken {
-    pub token: SecretString,
-    pub hint: Option<String>,
-}
-
-/// Authenticates the client and checks it holds `scope`: either endpoint can name any user's
-/// token, so only clients trusted with that may call (`unauthorized_client` otherwise).
-pub async fn authorize(
+/// Authenticates the client, checks it holds `scope` (either endpoint can name any user's
+/// token, so only clients trusted with that may call: `unauthorized_client` otherwise), and
+/// identifies the token it names.
+pub async fn authorize_and_identify(
     state: &AppState,
+    verifier: &Verifier,
     req: &HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
     scope: &'static str,
-    refusal: &'static str,
-) -> Result<NamedToken, OAuthError> {
+) -> Result<PresentedToken, OAuthError> {
     let form = form.map_err(|_| OAuthError::malformed_body())?.into_inner();
     let client = client_auth::presented(req.headers(), form.client_id, form.client_secret)?;
     let client = client_auth::authenticate(&state.db, client).await?;
     if !client.scopes.contains(scope) {
-        return Err(OAuthError::UnauthorizedClient(refusal));
+        return Err(OAuthError::UnauthorizedClient(scope));
     }
     let token = form
         .token
         .ok_or(OAuthError::InvalidRequest("token is required"))?;
-    Ok(NamedToken {
-        token,
-        hint: form.token_type_hint,
-    })
+    Ok(identify(state, verifier, &token, form.token_type_hint.as_deref()).await?)
 }
 
 pub enum PresentedToken {

@@ -7,7 +7,7 @@ use auth_core::Verifier;
 use uuid::Uuid;
 
 use super::OAuthError;
-use super::presented_token::{NamedToken, PresentedToken, TokenForm, authorize, identify};
+use super::presented_token::{PresentedToken, TokenForm, authorize_and_identify};
 use crate::sessions;
 use crate::startup::AppState;
 
@@ -18,15 +18,7 @@ pub async fn revoke(
     req: HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
-    let NamedToken { token, hint } = authorize(
-        &state,
-        &req,
-        form,
-        "tokens:revoke",
-        "this client lacks the tokens:revoke scope",
-    )
-    .await?;
-    let presented = identify(&state, &verifier, &token, hint.as_deref()).await?;
+    let presented = authorize_and_identify(&state, &verifier, &req, form, "tokens:revoke").await?;
     let session_id = match presented {
         PresentedToken::Refresh(status) => Some(status.session.id),
         // A service token has no session: it cannot be revoked, only left to expire.
