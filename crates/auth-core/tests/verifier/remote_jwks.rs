@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use auth_core::{TokenError, Verifier, VerifierConfig};
 use serde_json::{Value, json};
 
@@ -44,22 +44,14 @@ impl FakeIssuer {
             jwks_hits: 0,
         }));
         let shared = web::Data::from(Arc::clone(&state));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(shared.clone())
+        let handle = serve(listener, 1, move |cfg| {
+            cfg.app_data(shared.clone())
                 .route(
                     "/.well-known/openid-configuration",
                     web::get().to(discovery),
                 )
-                .route("/.well-known/jwks.json", web::get().to(jwks_endpoint))
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .route("/.well-known/jwks.json", web::get().to(jwks_endpoint));
+        });
         FakeIssuer {
             base,
             state,

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use auth_core::{TokenError, TrustedIssuer, Verifier, VerifierConfig};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -132,19 +132,11 @@ impl FakeFeed {
             changed: Notify::new(),
         });
         let data = web::Data::from(Arc::clone(&shared));
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let handle = serve(listener, 2, move |cfg| {
+            cfg.app_data(data.clone())
                 .route(FEED_PATH, web::get().to(feed))
-                .route("/.well-known/jwks.json", web::get().to(jwks_endpoint))
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        let handle = server.handle();
-        tokio::spawn(server);
+                .route("/.well-known/jwks.json", web::get().to(jwks_endpoint));
+        });
         FakeFeed {
             base,
             shared,

@@ -150,3 +150,22 @@ pub fn fixed_verifier(keys: &[&TestKey]) -> Verifier {
 pub fn sign_hmac(header: &Value, claims: &Value, secret: &[u8], alg: Algorithm) -> String {
     sign_raw(header, claims, &EncodingKey::from_secret(secret), alg)
 }
+
+/// Serves `routes` on `listener` in the background (no signal handling: the test owns its
+/// lifetime) and returns the handle that stops it.
+pub fn serve(
+    listener: std::net::TcpListener,
+    workers: usize,
+    routes: impl Fn(&mut actix_web::web::ServiceConfig) + Send + Clone + 'static,
+) -> actix_web::dev::ServerHandle {
+    let server =
+        actix_web::HttpServer::new(move || actix_web::App::new().configure(routes.clone()))
+            .workers(workers)
+            .disable_signals()
+            .listen(listener)
+            .unwrap()
+            .run();
+    let handle = server.handle();
+    tokio::spawn(server);
+    handle
+}

@@ -49,12 +49,8 @@ async fn sign_up_sign_in_and_me(backend: Backend) {
     assert_eq!(signed_in["user"]["id"], body["user"]["id"]);
 
     let me: Value = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(signed_in["access_token"].as_str().unwrap())
-        .send()
+        .get_authed("/api/auth/me", signed_in["access_token"].as_str().unwrap())
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -74,13 +70,7 @@ async fn sign_up_sign_in_and_me(backend: Backend) {
             .starts_with("Bearer")
     );
     problem(response, 401).await;
-    let response = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth("not.a.token")
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_authed("/api/auth/me", "not.a.token").await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
         .unwrap()
@@ -190,12 +180,8 @@ async fn refresh_tokens_rotate_and_are_single_use(backend: Backend) {
     let third: Value = via_cookie.json().await.unwrap();
     assert_ne!(third["refresh_token"], rotated["refresh_token"]);
     let me = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(third["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .get_authed("/api/auth/me", third["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(me.status().as_u16(), 200);
 
     for bad in [

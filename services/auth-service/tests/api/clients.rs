@@ -348,12 +348,8 @@ async fn assert_session_ended(app: &TestApp, user: &Value) {
         (400, Some("invalid_grant"))
     );
     let me = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(user["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .get_authed("/api/auth/me", user["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(me.status().as_u16(), 401);
     assert!(
         revoked_sessions(app).await.contains(&sid),
@@ -379,12 +375,8 @@ async fn revoking_a_refresh_token_ends_its_session(backend: Backend) {
     // Revoking again changes nothing and still answers 200.
     revoke(&app, Auth::Post(&id, &secret), &[("token", refresh)]).await;
     let me = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(bystander["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .get_authed("/api/auth/me", bystander["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(me.status().as_u16(), 200, "other sessions are untouched");
     app.finish().await;
 }

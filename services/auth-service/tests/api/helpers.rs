@@ -105,6 +105,16 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `GET path` with a bearer token.
+    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn sign_up(&self, email: &str) -> reqwest::Response {
         self.post_json(
             "/api/auth/sign-up",

@@ -103,13 +103,7 @@ async fn rotation_publishes_before_signing_and_keeps_old_tokens_valid(backend: B
         .unwrap();
     assert_eq!(kid_of(after["access_token"].as_str().unwrap()), current);
     // A token signed before the rotation still works until it expires.
-    let me = app
-        .client
-        .get(app.url("/api/auth/me"))
-        .bearer_auth(&old_token)
-        .send()
-        .await
-        .unwrap();
+    let me = app.get_authed("/api/auth/me", &old_token).await;
     assert_eq!(me.status().as_u16(), 200);
 
     // Retired keys go once every token they signed has expired, not before.

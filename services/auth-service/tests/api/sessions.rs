@@ -15,15 +15,6 @@ on_both_backends!(
     the_revocation_feed_long_polls,
 );
 
-async fn get_authed(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
-    app.client
-        .get(app.url(path))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn post_authed(app: &TestApp, path: &str, token: &str, body: &Value) -> reqwest::Response {
     app.client
         .post(app.url(path))
@@ -96,7 +87,7 @@ async fn sign_out_ends_the_session(backend: Backend) {
     );
 
     problem(refresh(&app, field(&tokens, "refresh_token")).await, 401).await;
-    problem(get_authed(&app, "/api/auth/me", access).await, 401).await;
+    problem(app.get_authed("/api/auth/me", access).await, 401).await;
     problem(
         post_authed(&app, "/api/auth/sign-out", access, &json!({})).await,
         401,
@@ -128,7 +119,8 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
     let other: Value = app.sign_up("other@example.org").await.json().await.unwrap();
     let access = field(&third, "access_token");
 
-    let list: Value = get_authed(&app, "/api/auth/sessions", access)
+    let list: Value = app
+        .get_authed("/api/auth/sessions", access)
         .await
         .json()
         .await
@@ -179,7 +171,8 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
             .as_u16(),
         200
     );
-    let list: Value = get_authed(&app, "/api/auth/sessions", access)
+    let list: Value = app
+        .get_authed("/api/auth/sessions", access)
         .await
         .json()
         .await
@@ -233,7 +226,8 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
 
     problem(refresh(&app, field(&elsewhere, "refresh_token")).await, 401).await;
     problem(
-        get_authed(&app, "/api/auth/me", field(&elsewhere, "access_token")).await,
+        app.get_authed("/api/auth/me", field(&elsewhere, "access_token"))
+            .await,
         401,
     )
     .await;
@@ -242,7 +236,7 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
         &session_id_of(field(&elsewhere, "access_token"))
     ));
     assert_eq!(
-        get_authed(&app, "/api/auth/me", access)
+        app.get_authed("/api/auth/me", access)
             .await
             .status()
             .as_u16(),
@@ -280,7 +274,8 @@ async fn a_reused_refresh_token_revokes_its_family(backend: Backend) {
     problem(refresh(&app, stolen).await, 401).await;
     problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
     problem(
-        get_authed(&app, "/api/auth/me", field(&second, "access_token")).await,
+        app.get_authed("/api/auth/me", field(&second, "access_token"))
+            .await,
         401,
     )
     .await;
