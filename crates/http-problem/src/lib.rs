@@ -8,5 +8,5 @@
 mod problem;
 mod request_id;
 
-pub use problem::{FieldError, Problem, not_found};
+pub use problem::{FieldError, Problem, json_error_handler, not_found, query_error_handler};
 pub use request_id::{RequestIdHeader, current_request_id};

@@ -119,3 +119,29 @@ pub async fn not_found() -> HttpResponse {
         .with_detail("no such resource")
         .to_response()
 }
+
+impl Problem {
+    /// 400 for input that cannot be read at all (malformed JSON or query string, unknown
+    /// fields); values that parse but are invalid are 422 validation errors instead.
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
+            .with_detail(detail)
+    }
+}
+
+/// `JsonConfig::error_handler` for every service: a body that is not the expected JSON is a
+/// problem+json 400, never actix's plain-text default.
+pub fn json_error_handler(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    Problem::bad_request(format!("invalid JSON body: {err}")).into()
+}
+
+/// `QueryConfig::error_handler` for every service, as [`json_error_handler`].
+pub fn query_error_handler(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    Problem::bad_request(format!("invalid query string: {err}")).into()
+}

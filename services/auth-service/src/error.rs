@@ -51,10 +51,7 @@ impl ApiError {
             )
             .with_detail(detail.clone())
             .with_field_error(*field, message.clone()),
-            Self::BadRequest(_) => {
-                Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
-                    .with_detail(detail)
-            }
+            Self::BadRequest(_) => Problem::bad_request(detail),
             Self::EmailTaken => Problem::new(
                 StatusCode::CONFLICT,
                 "email-taken",
@@ -110,20 +107,4 @@ impl ResponseError for ApiError {
         }
         self.problem().to_response()
     }
-}
-
-/// Malformed JSON bodies (syntax, unknown fields, wrong types, too large) become 400s.
-pub fn json_error_handler(
-    err: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
-}
-
-/// Malformed query strings become 400s.
-pub fn query_error_handler(
-    err: actix_web::error::QueryPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid query string: {err}")).into()
 }

@@ -14,12 +14,12 @@ use tracing_actix_web::TracingLogger;
 use crate::access_token::AccessTokenIssuer;
 use crate::config::Settings;
 use crate::domain::PasswordHasher;
-use crate::error::{json_error_handler, query_error_handler};
 use crate::key_rotation::{self, KeyStore};
 use crate::master_key::MasterKey;
 use crate::revocations::RevocationLog;
 use crate::signing_keys;
 use crate::throttle::SignInThrottle;
+use http_problem::{json_error_handler, query_error_handler};
 
 /// Everything a handler needs, shared by all workers.
 pub struct AppState {

@@ -41,10 +41,7 @@ impl ApiError {
             )
             .with_detail(detail.clone())
             .with_field_error(*field, message.clone()),
-            Self::BadRequest(_) => {
-                Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
-                    .with_detail(detail)
-            }
+            Self::BadRequest(_) => Problem::bad_request(detail),
             Self::TaskNotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
             }
@@ -65,18 +62,4 @@ impl ResponseError for ApiError {
         }
         self.problem().to_response()
     }
-}
-
-pub fn json_error_handler(
-    err: actix_web::error::JsonPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid JSON body: {err}")).into()
-}
-
-pub fn query_error_handler(
-    err: actix_web::error::QueryPayloadError,
-    _req: &actix_web::HttpRequest,
-) -> actix_web::Error {
-    ApiError::BadRequest(format!("invalid query string: {err}")).into()
 }

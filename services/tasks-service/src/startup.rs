@@ -11,7 +11,7 @@ use service_database::DatabaseTarget;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
-use crate::error::{json_error_handler, query_error_handler};
+use http_problem::{json_error_handler, query_error_handler};
 
 pub struct AppState {
     pub db: DatabaseConnection,
