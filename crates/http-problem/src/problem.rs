@@ -7,16 +7,34 @@ use crate::request_id::current_request_id;
 
 /// One RFC 9457 problem document. `type` is a stable URI-ish slug that clients can match on;
 /// `title` is the short human summary of that type; `detail` explains this occurrence.
+// The schema is derived from this very struct (feature `openapi`), so the documented shape is
+// the serialised one.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "An RFC 9457 problem document (`application/problem+json`).")
+)]
 pub struct Problem {
+    /// `urn:taskgate:problem:<slug>`: what kind of problem, stable for clients to match on.
     #[serde(rename = "type")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(example = "urn:taskgate:problem:validation-error")
+    )]
     pub kind: String,
+    /// Short summary of the problem type.
     pub title: String,
+    /// The HTTP status code, repeated.
+    #[cfg_attr(feature = "openapi", schema(minimum = 400, maximum = 599))]
     pub status: u16,
+    /// What went wrong in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// One entry per invalid input field (validation errors only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The request id, also in the `x-request-id` header and every log line of the request.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     #[serde(skip)]
@@ -25,7 +43,9 @@ pub struct Problem {
 
 /// A validation failure tied to one input field (RFC 9457 §3.2 extension member).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
+    /// The JSON member (or parameter) that is invalid.
     pub field: String,
     pub message: String,
 }
@@ -135,7 +155,25 @@ pub fn json_error_handler(
     err: actix_web::error::JsonPayloadError,
     _req: &actix_web::HttpRequest,
 ) -> actix_web::Error {
-    Problem::bad_request(format!("invalid JSON body: {err}")).into()
+    use actix_web::error::JsonPayloadError;
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+        )
+        .with_detail(format!("the body must be at most {limit} bytes"))
+        .into(),
+        JsonPayloadError::ContentType => Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .with_detail("the body must be JSON (Content-Type: application/json)")
+        .into(),
+        err => Problem::bad_request(format!("invalid JSON body: {err}")).into(),
+    }
 }
 
 /// `QueryConfig::error_handler` for every service, as [`json_error_handler`].

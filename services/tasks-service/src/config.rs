@@ -26,6 +26,19 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
+    pub api: ApiSettings,
+}
+
+/// How the task API behaves towards its clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSettings {
+    /// Refuse a `PATCH` or `DELETE` without `If-Match` (428), so no client can overwrite a
+    /// change it has not seen. Off by default: a plain client still gets last-writer-wins.
+    pub require_if_match: bool,
+    /// The key that signs list cursors (at least 32 bytes). Unset: a random key per process,
+    /// so cursors do not survive a restart or cross replicas; set it when running several.
+    pub cursor_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,6 +149,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("./data"),
             database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
+            api: ApiSettings::default(),
         }
     }
 }
@@ -214,6 +228,12 @@ impl Settings {
             matches!(self.env.as_str(), "development" | "production"),
             "TASKS__ENV must be development or production"
         );
+        if let Some(secret) = &self.api.cursor_secret {
+            anyhow::ensure!(
+                secret.expose_secret().len() >= MIN_SHARED_SECRET_BYTES,
+                "TASKS__API__CURSOR_SECRET must be at least {MIN_SHARED_SECRET_BYTES} bytes"
+            );
+        }
         self.auth.validate()
     }
 }

@@ -11,8 +11,15 @@ pub enum ApiError {
         field: &'static str,
         message: String,
     },
-    #[error("{0}")]
-    BadRequest(String),
+    /// A query parameter that cannot be used; 400 naming it.
+    #[error("{message}")]
+    InvalidParameter { name: &'static str, message: String },
+    #[error("the {0} header is not valid")]
+    BadHeader(&'static str),
+    #[error("the task has changed since the version named in If-Match")]
+    PreconditionFailed,
+    #[error("this server requires If-Match with the task's ETag on every change")]
+    PreconditionRequired,
     /// Missing, or owned by someone else: the two are indistinguishable on purpose.
     #[error("no such task")]
     TaskNotFound,
@@ -41,7 +48,22 @@ impl ApiError {
             )
             .with_detail(detail.clone())
             .with_field_error(*field, message.clone()),
-            Self::BadRequest(_) => Problem::bad_request(detail),
+            Self::InvalidParameter { name, message } => {
+                Problem::bad_request(detail.clone()).with_field_error(*name, message.clone())
+            }
+            Self::BadHeader(_) => Problem::bad_request(detail),
+            Self::PreconditionFailed => Problem::new(
+                StatusCode::PRECONDITION_FAILED,
+                "precondition-failed",
+                "Precondition failed",
+            )
+            .with_detail(detail),
+            Self::PreconditionRequired => Problem::new(
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Precondition required",
+            )
+            .with_detail(detail),
             Self::TaskNotFound => {
                 Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
             }

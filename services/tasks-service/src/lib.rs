@@ -3,11 +3,13 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod conditional;
 pub mod config;
 pub mod cursor;
 pub mod domain;
 pub mod entities;
 pub mod error;
+pub mod listing;
 pub mod routes;
 pub mod startup;
 pub mod tasks;

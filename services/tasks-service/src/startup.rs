@@ -7,14 +7,20 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use auth_core::Verifier;
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
 use service_database::DatabaseTarget;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+use crate::cursor::CursorKey;
 use http_problem::{json_error_handler, query_error_handler};
 
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Signs list cursors.
+    pub cursor_key: CursorKey,
+    /// Refuse changes without `If-Match` (428).
+    pub require_if_match: bool,
 }
 
 pub struct Application {
@@ -36,9 +42,15 @@ impl Application {
         let verifier = connect_verifier(&settings).await?;
         let verifier = web::Data::new(verifier);
 
-        let state = web::Data::new(AppState { db });
+        let state = web::Data::new(AppState {
+            db,
+            cursor_key: cursor_key(&settings),
+            require_if_match: settings.api.require_if_match,
+        });
+        // Any JSON media type is read, so `PATCH` takes `application/merge-patch+json`
+        // (RFC 7396) as well as `application/json`.
         let json_config = web::JsonConfig::default()
-            .limit(64 * 1024)
+            .limit(MAX_BODY_BYTES)
             .error_handler(json_error_handler);
         let query_config = web::QueryConfig::default().error_handler(query_error_handler);
 
@@ -93,6 +105,22 @@ async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
         );
     }
     Ok(verifier)
+}
+
+/// Bodies beyond this are refused with 413: a task is at most ~40 KiB of UTF-8.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn cursor_key(settings: &Settings) -> CursorKey {
+    match &settings.api.cursor_secret {
+        Some(secret) => CursorKey::new(secret.expose_secret().as_bytes()),
+        None => {
+            tracing::info!(
+                "no TASKS__API__CURSOR_SECRET: list cursors are signed with a per-process key \
+                 and do not survive a restart or cross replicas"
+            );
+            CursorKey::random()
+        }
+    }
 }
 
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {

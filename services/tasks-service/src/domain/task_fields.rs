@@ -1,5 +1,6 @@
 use std::fmt;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -93,8 +94,7 @@ impl Priority {
         }
     }
 
-    /// Reads a stored value; anything unexpected is reported, not guessed.
-    pub fn from_stored(value: &str) -> Option<Self> {
+    pub fn parse(value: &str) -> Option<Self> {
         match value {
             "low" => Some(Self::Low),
             "medium" => Some(Self::Medium),
@@ -102,6 +102,31 @@ impl Priority {
             _ => None,
         }
     }
+
+    /// The stored form: a number, so that sorting by priority sorts by meaning.
+    pub fn rank(self) -> i16 {
+        match self {
+            Self::Low => 1,
+            Self::Medium => 2,
+            Self::High => 3,
+        }
+    }
+
+    /// Reads a stored value; anything unexpected is reported, not guessed.
+    pub fn from_rank(rank: i16) -> Option<Self> {
+        match rank {
+            1 => Some(Self::Low),
+            2 => Some(Self::Medium),
+            3 => Some(Self::High),
+            _ => None,
+        }
+    }
+}
+
+/// Timestamps are kept to the microsecond, Postgres' precision, so a value reads back exactly
+/// as written on both backends and compares the same way in both.
+pub fn to_microseconds(at: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_micros(at.timestamp_micros()).unwrap_or(at)
 }
 
 impl fmt::Display for Priority {

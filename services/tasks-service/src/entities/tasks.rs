@@ -3,7 +3,8 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tasks")]
 pub struct Model {
-    /// UUIDv7: sorts by creation time, which the list query relies on.
+    /// UUIDv7, so ids of one user's tasks rarely collide in index pages; the tie-breaker of
+    /// every list sort.
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
@@ -12,8 +13,8 @@ pub struct Model {
     pub completed: bool,
     pub completed_at: Option<DateTimeUtc>,
     pub due_at: Option<DateTimeUtc>,
-    /// `low`, `medium` or `high` (see `Priority`).
-    pub priority: String,
+    /// 1 low, 2 medium, 3 high (see `Priority`): a number so that it sorts by meaning.
+    pub priority: i16,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     /// Bumped on every change; the ETag of the task.

@@ -1,19 +1,20 @@
 //! The task routes (ARCHITECTURE §4). Each parses its input, checks the scope, calls one
 //! repository function with the caller's `UserId`, and renders the result.
 
-use actix_web::http::header::{ETAG, EntityTag, LOCATION};
-use actix_web::{HttpResponse, web};
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
 use auth_core::AuthUser;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::cursor::Position;
+use crate::conditional::{etag, is_not_modified, write_precondition};
 use crate::domain::{Description, Priority, TaskTitle, UserId};
 use crate::entities::tasks as task_entity;
 use crate::error::ApiError;
+use crate::listing::{ListParams, ListQuery};
 use crate::startup::AppState;
-use crate::tasks::{self, ListQuery, NewTask, TaskChanges};
+use crate::tasks::{self, NewTask, TaskChanges, Written};
 
 const READ: &str = "tasks:read";
 const WRITE: &str = "tasks:write";
@@ -37,7 +38,7 @@ impl TryFrom<task_entity::Model> for TaskView {
 
     fn try_from(task: task_entity::Model) -> Result<Self, ApiError> {
         // Rows are input too: a priority we never write means the data was changed outside.
-        let priority = Priority::from_stored(&task.priority).ok_or_else(|| {
+        let priority = Priority::from_rank(task.priority).ok_or_else(|| {
             ApiError::Unexpected(anyhow::anyhow!(
                 "task {} has an unknown priority {:?}",
                 task.id,
@@ -63,13 +64,6 @@ impl TryFrom<task_entity::Model> for TaskView {
 struct TaskPage {
     items: Vec<TaskView>,
     next_cursor: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListParams {
-    limit: Option<u64>,
-    cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -120,7 +114,7 @@ fn parse_id(raw: &str) -> Result<Uuid, ApiError> {
 
 fn with_etag(mut response: actix_web::HttpResponseBuilder, task: TaskView) -> HttpResponse {
     response
-        .insert_header((ETAG, EntityTag::new_strong(format!("{}", task.version))))
+        .insert_header((ETAG, etag(task.version)))
         .json(task)
 }
 
@@ -130,31 +124,37 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, READ)?;
-    let params = params.into_inner();
-    let limit = params.limit.unwrap_or(50);
-    if !(1..=100).contains(&limit) {
-        return Err(ApiError::validation(
-            "limit",
-            "limit must be between 1 and 100",
-        ));
-    }
-    let after = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(raw) => Some(
-            Position::decode(raw)
-                .ok_or_else(|| ApiError::validation("cursor", "cursor is not valid"))?,
-        ),
+    let (filters, sort, limit) = params
+        .parse()
+        .map_err(|invalid| ApiError::InvalidParameter {
+            name: invalid.name,
+            message: invalid.message,
+        })?;
+    let after = match params.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(raw) => Some(state.cursor_key.decode(raw, sort, &filters).map_err(|e| {
+            ApiError::InvalidParameter {
+                name: "cursor",
+                message: e.to_string(),
+            }
+        })?),
     };
-    let page = tasks::list(&state.db, owner, ListQuery { limit, after }).await?;
+    let query = ListQuery {
+        filters,
+        sort,
+        limit,
+        after,
+    };
+    let page = tasks::list(&state.db, owner, &query).await?;
+    let next_cursor = page
+        .next
+        .map(|position| state.cursor_key.encode(sort, &query.filters, &position));
     let items = page
         .items
         .into_iter()
         .map(TaskView::try_from)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(HttpResponse::Ok().json(TaskPage {
-        items,
-        next_cursor: page.next.map(|p| p.encode()),
-    }))
+    Ok(HttpResponse::Ok().json(TaskPage { items, next_cursor }))
 }
 
 pub async fn create(
@@ -181,12 +181,18 @@ pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, READ)?;
     let id = parse_id(&id)?;
     let task = tasks::find(&state.db, owner, id)
         .await?
         .ok_or(ApiError::TaskNotFound)?;
+    if is_not_modified(&request, task.version)? {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((ETAG, etag(task.version)))
+            .finish());
+    }
     Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
 }
 
@@ -195,14 +201,22 @@ pub async fn update(
     user: AuthUser,
     id: web::Path<String>,
     body: web::Json<UpdateTask>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, WRITE)?;
     let id = parse_id(&id)?;
+    let precondition = write_precondition(&request, state.require_if_match)?;
     let changes = parse_changes(body.into_inner())?;
-    let task = tasks::update(&state.db, owner, id, changes)
-        .await?
-        .ok_or(ApiError::TaskNotFound)?;
+    let task = written(tasks::update(&state.db, owner, id, changes, &precondition).await?)?;
     Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
+}
+
+fn written<T>(outcome: Written<T>) -> Result<T, ApiError> {
+    match outcome {
+        Written::Done(value) => Ok(value),
+        Written::NotFound => Err(ApiError::TaskNotFound),
+        Written::PreconditionFailed => Err(ApiError::PreconditionFailed),
+    }
 }
 
 fn parse_changes(body: UpdateTask) -> Result<TaskChanges, ApiError> {
@@ -243,12 +257,11 @@ pub async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
+    request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, WRITE)?;
     let id = parse_id(&id)?;
-    if tasks::delete(&state.db, owner, id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::TaskNotFound)
-    }
+    let precondition = write_precondition(&request, state.require_if_match)?;
+    written(tasks::delete(&state.db, owner, id, &precondition).await?)?;
+    Ok(HttpResponse::NoContent().finish())
 }

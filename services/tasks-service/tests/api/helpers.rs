@@ -11,6 +11,7 @@ pub struct TestApp {
     pub issuer: String,
     pub client: reqwest::Client,
     auth_settings: auth_service::config::Settings,
+    tasks_settings: tasks_service::config::Settings,
     auth_server: actix_web::dev::ServerHandle,
     db: TestDatabase,
 }
@@ -60,7 +61,7 @@ impl TestApp {
         tasks_settings.database.max_connections = 5;
         tasks_settings.auth.issuer_url = issuer.clone();
         customize(&mut tasks_settings);
-        let tasks = tasks_service::startup::Application::build(tasks_settings)
+        let tasks = tasks_service::startup::Application::build(tasks_settings.clone())
             .await
             .expect("tasks-service starts");
         let tasks_address = format!("http://127.0.0.1:{}", tasks.port());
@@ -72,6 +73,7 @@ impl TestApp {
             issuer,
             client: reqwest::Client::new(),
             auth_settings,
+            tasks_settings,
             auth_server,
             db,
         })
@@ -184,6 +186,25 @@ impl TestApp {
             auth_service::key_rotation::RotationOutcome::Rotated { current, .. } => current,
             other => panic!("expected a rotation, got {other:?}"),
         }
+    }
+
+    /// A connection to the tasks-service's own database, as the service opens it.
+    pub async fn tasks_db(&self) -> sea_orm::DatabaseConnection {
+        tasks_service::startup::open_database(&self.tasks_settings)
+            .await
+            .unwrap()
+    }
+
+    /// A request to the task API with `token`, for headers the typed helpers do not set.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.tasks_url(path))
+            .bearer_auth(token)
     }
 
     pub fn tasks_url(&self, path: &str) -> String {

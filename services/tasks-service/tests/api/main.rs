@@ -6,6 +6,9 @@ mod helpers;
 
 mod authentication;
 mod compat;
+mod conditional;
 mod crud;
 mod isolation;
 mod lifecycle;
+mod listing;
+mod query_plans;
