@@ -3,8 +3,11 @@
 //! response (header and body) to the log lines of the request that produced it.
 //!
 //! This is a crate of its own because both services and auth-core render errors; it holds
-//! nothing else.
+//! nothing else but, behind the `openapi` feature, the OpenAPI description of those errors
+//! (and of the bearer scheme whose failures they report) that both services' specs share.
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod problem;
 mod request_id;
 

@@ -34,21 +34,26 @@ pub struct RevocationLog {
     entry_ttl: chrono::Duration,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FeedPage {
+    /// Pass it back as `since` to get only newer entries.
     pub cursor: String,
+    /// True when this is a full snapshot: replace what you hold instead of adding to it.
     pub reset: bool,
     pub sessions: Vec<SessionEntry>,
     pub users: Vec<UserEntry>,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+/// Tokens of this session are refused until `expires_at` (Unix seconds).
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct SessionEntry {
     pub sid: Uuid,
     pub expires_at: i64,
 }
 
-#[derive(Debug, Serialize, PartialEq)]
+/// Tokens of this user issued before `not_before` (Unix seconds) are refused until
+/// `expires_at`.
+#[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct UserEntry {
     pub sub: Uuid,
     pub not_before: i64,

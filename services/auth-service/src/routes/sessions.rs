@@ -2,16 +2,18 @@
 //! through the revocation feed.
 
 use actix_web::cookie::Cookie;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, delete, get, post, web};
 use auth_core::AuthUser;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
+use crate::routes::api_doc::TAG_SESSIONS;
 use crate::routes::run_blocking;
 use crate::routes::tokens::REFRESH_COOKIE;
 use crate::sessions;
@@ -28,7 +30,20 @@ pub(crate) async fn live_session(state: &AppState, user: &AuthUser) -> Result<Uu
         .ok_or(ApiError::SessionRevoked)
 }
 
-/// `POST /api/auth/sign-out`: revokes the caller's session and clears the refresh cookie.
+/// Signs out.
+///
+/// Revokes the caller's session (every validator learns it through the revocation
+/// feed) and clears the refresh cookie.
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared", headers(("Set-Cookie" = String))),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[post("/sign-out")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub async fn sign_out(
     state: web::Data<AppState>,
@@ -41,8 +56,9 @@ pub async fn sign_out(
     Ok(HttpResponse::NoContent().cookie(clear).finish())
 }
 
-#[derive(Serialize)]
-struct SessionView {
+#[derive(Serialize, ToSchema)]
+#[schema(as = Session)]
+pub struct SessionView {
     id: Uuid,
     created_at: DateTime<Utc>,
     last_used_at: DateTime<Utc>,
@@ -53,7 +69,23 @@ struct SessionView {
     current: bool,
 }
 
-/// `GET /api/auth/sessions`: the caller's live sessions, newest first.
+#[derive(Serialize, ToSchema)]
+pub struct SessionList {
+    items: Vec<SessionView>,
+}
+
+/// The caller's live sessions, newest first.
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    operation_id = "list_sessions",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The live sessions", body = SessionList),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[get("/sessions")]
 pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     let current = live_session(&state, &user).await?;
     let items: Vec<SessionView> = sessions::list_live(&state.db, user.user_id)
@@ -69,11 +101,26 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResp
             ip: s.ip,
         })
         .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "items": items })))
+    Ok(HttpResponse::Ok().json(SessionList { items }))
 }
 
-/// `DELETE /api/auth/sessions/{id}`: revokes one of the caller's own sessions; any other id
-/// (someone else's, revoked, malformed) is the same 404.
+/// Revokes one of the caller's sessions.
+///
+/// Any other id (someone else's, revoked,
+/// malformed) is the same 404.
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    operation_id = "revoke_session",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "A session id from the session list")),
+    responses(
+        (status = 204, description = "The session is revoked"),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 404, response = http_problem::openapi::NotFound),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[delete("/sessions/{id}")]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -88,15 +135,33 @@ pub async fn revoke(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
+    #[schema(value_type = String, format = Password)]
     current_password: SecretString,
+    /// 8–128 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     new_password: SecretString,
 }
 
-/// `POST /api/auth/password`: checks the current password, stores the new one, and revokes
-/// every other session of the user (the caller's stays signed in).
+/// Changes the password.
+///
+/// Checks the current one (throttled like sign-in), stores the new
+/// one, and revokes every other session of the user (the caller's stays signed in).
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed; the other sessions are revoked"),
+        (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 422, response = http_problem::openapi::UnprocessableEntity),
+        (status = 429, response = http_problem::openapi::TooManyRequests),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[post("/password")]
 #[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
 pub async fn change_password(
     state: web::Data<AppState>,

@@ -1,34 +1,57 @@
 //! Sign-up and sign-in: both answer with a token response and set the refresh cookie.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use secrecy::SecretString;
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use crate::accounts;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
+use crate::routes::api_doc::TAG_ACCOUNT;
 use crate::routes::run_blocking;
-use crate::routes::tokens::token_response;
+use crate::routes::tokens::{TokenResponse, token_response};
 use crate::sessions::{self, ClientInfo};
 use crate::startup::AppState;
 use crate::throttle::ThrottleKeys;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
+    #[schema(format = Email, example = "alice@example.org")]
     email: String,
+    /// 8–128 characters, no composition rules (NIST SP 800-63B).
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     password: SecretString,
+    /// Display name; trimmed, at most 200 characters, no control characters.
     #[serde(default)]
+    #[schema(max_length = 200, example = "Alice")]
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
+    #[schema(example = "alice@example.org")]
     email: String,
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
 }
 
+/// Creates an account and signs it in.
+#[utoipa::path(
+    tag = TAG_ACCOUNT,
+    responses(
+        (status = 201, description = "Signed up and in; the refresh token is also set as the \
+            `taskgate_refresh` cookie (HttpOnly, SameSite=Strict, path /api/auth)",
+            body = TokenResponse, headers(("Set-Cookie" = String))),
+        (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 409, response = http_problem::openapi::Conflict),
+        (status = 422, response = http_problem::openapi::UnprocessableEntity),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[post("/sign-up")]
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn sign_up(
     state: web::Data<AppState>,
@@ -50,6 +73,22 @@ pub async fn sign_up(
     token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
 }
 
+/// Signs in with email and password.
+///
+/// An unknown email and a wrong password get the same 401;
+/// repeated failures lock the account (and the client IP) for a while: 429 with `Retry-After`.
+#[utoipa::path(
+    tag = TAG_ACCOUNT,
+    responses(
+        (status = 200, description = "Signed in; the refresh token is also set as the \
+            `taskgate_refresh` cookie", body = TokenResponse, headers(("Set-Cookie" = String))),
+        (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 429, response = http_problem::openapi::TooManyRequests),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[post("/sign-in")]
 #[tracing::instrument(skip_all, fields(user_id = tracing::field::Empty))]
 pub async fn sign_in(
     state: web::Data<AppState>,

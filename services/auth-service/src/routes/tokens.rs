@@ -3,24 +3,29 @@
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use auth_core::AuthUser;
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::accounts;
 use crate::entities::users;
 use crate::error::ApiError;
+use crate::routes::api_doc::{TAG_ACCOUNT, TAG_SESSIONS};
 use crate::sessions::{self, IssuedRefreshToken};
 use crate::startup::AppState;
 
 pub const REFRESH_COOKIE: &str = "taskgate_refresh";
 
-#[derive(Serialize)]
+/// A user as the API shows it (never the password hash).
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserView {
     id: Uuid,
+    #[schema(example = "alice@example.org")]
     email: String,
     name: Option<String>,
     created_at: DateTime<Utc>,
@@ -37,11 +42,17 @@ impl From<&users::Model> for UserView {
     }
 }
 
-#[derive(Serialize)]
-struct TokenResponse<'a> {
+/// The answer of sign-up, sign-in and refresh (RFC 6749 §5.1 fields plus the user).
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse<'a> {
+    /// An RFC 9068 JWT (`typ: at+jwt`).
     access_token: String,
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
     expires_in: i64,
+    /// Opaque, single use: each refresh returns its successor.
     refresh_token: &'a str,
     user: UserView,
 }
@@ -57,11 +68,11 @@ pub fn token_response(
         state
             .tokens
             .mint(&state.keys.current().signer, user.id, issued.session.id)?;
-    let refresh = issued.token.expose_secret();
+    let refresh_token = issued.token.expose_secret();
     let remaining = (issued.session.expires_at - Utc::now())
         .num_seconds()
         .max(0);
-    let cookie = Cookie::build(REFRESH_COOKIE, refresh.to_owned())
+    let cookie = Cookie::build(REFRESH_COOKIE, refresh_token.to_owned())
         .path("/api/auth")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -76,18 +87,42 @@ pub fn token_response(
             access_token,
             token_type: "Bearer",
             expires_in: state.tokens.ttl_secs,
-            refresh_token: refresh,
+            refresh_token,
             user: user.into(),
         }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RefreshRequest {
+pub struct RefreshRequest {
+    #[schema(value_type = String)]
     refresh_token: SecretString,
 }
 
-/// `POST /api/auth/refresh`: the token from the JSON body, else from the cookie.
+/// Rotates a refresh token.
+///
+/// Exchanges a refresh token, from the JSON body or else the `taskgate_refresh` cookie, for a
+/// new access token and a new refresh token. A used one is refused, and (outside a 2 s grace)
+/// revokes its whole session.
+// The body is optional (the cookie alone is enough), so it is read as bytes and documented
+// here rather than inferred from a `Json` argument.
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    request_body(
+        content = Option<RefreshRequest>,
+        content_type = "application/json",
+        description = "Optional when the `taskgate_refresh` cookie is sent",
+    ),
+    params(("taskgate_refresh" = Option<String>, Cookie, description = "The refresh token, when the body has none")),
+    responses(
+        (status = 200, description = "A new token pair; the cookie is replaced",
+            body = TokenResponse, headers(("Set-Cookie" = String))),
+        (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[post("/refresh")]
 #[tracing::instrument(skip_all, fields(session_id = tracing::field::Empty))]
 pub async fn refresh(
     state: web::Data<AppState>,
@@ -121,7 +156,17 @@ pub async fn refresh(
     token_response(&state, &user, issued, StatusCode::OK)
 }
 
-/// `GET /api/auth/me`: the user behind the access token.
+/// The user behind the access token.
+#[utoipa::path(
+    tag = TAG_ACCOUNT,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed-in user", body = UserView),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
     crate::routes::sessions::live_session(&state, &user).await?;
     let account = accounts::find_by_id(&state.db, user.user_id)

@@ -7,6 +7,7 @@ mod accounts;
 mod clients;
 mod keys;
 mod oauth;
+mod openapi;
 mod rotation;
 mod sessions;
 mod throttling;

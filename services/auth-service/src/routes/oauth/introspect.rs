@@ -2,18 +2,73 @@
 //! token is active now, and what it says. An inactive or unknown token is `{"active": false}`
 //! and nothing more (§2.2).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use auth_core::{AccessClaims, Verifier};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::presented_token::{PresentedToken, TokenForm, authorize_and_identify};
-use super::{OAuthError, no_store_json};
+use super::{
+    OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, OAuthUnauthorizedClient,
+    no_store_json,
+};
 use crate::access_token::FIRST_PARTY_CLIENT_ID;
 use crate::oauth_clients;
+use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions;
 use crate::startup::AppState;
 
+/// RFC 7662 §2.2. Every member but `active` is absent for an inactive token.
+#[derive(Serialize, ToSchema, Default)]
+pub struct IntrospectionResponse {
+    active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    /// The user id, or the client id of a service token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nbf: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    jti: Option<String>,
+    /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_type: Option<&'static str>,
+    /// The session of a user token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+}
+
+/// RFC 7662 token introspection.
+///
+/// For clients allowed `tokens:introspect`.
+#[utoipa::path(
+    tag = TAG_OAUTH,
+    operation_id = "oauth_introspect",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "Whether the token is active, and its claims if so",
+            body = IntrospectionResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, response = OAuthInvalidRequest),
+        (status = 401, response = OAuthInvalidClient),
+        (status = 403, response = OAuthUnauthorizedClient),
+        (status = 500, response = OAuthServerError),
+    ),
+)]
+#[post("/oauth/introspect")]
 #[tracing::instrument(skip_all, fields(client_id))]
 pub async fn introspect(
     state: web::Data<AppState>,
@@ -27,15 +82,16 @@ pub async fn introspect(
         PresentedToken::Access(claims) if access_token_is_live(&state, &claims).await? => {
             access_token_answer(&claims)
         }
-        PresentedToken::Refresh(status) if status.active => json!({
-            "active": true,
-            "client_id": FIRST_PARTY_CLIENT_ID,
-            "sub": status.session.user_id,
-            "exp": status.expires_at.timestamp(),
-            "sid": status.session.id,
-            "token_type": "refresh_token",
-        }),
-        _ => json!({ "active": false }),
+        PresentedToken::Refresh(status) if status.active => IntrospectionResponse {
+            active: true,
+            client_id: Some(FIRST_PARTY_CLIENT_ID.to_owned()),
+            sub: Some(status.session.user_id.to_string()),
+            exp: Some(status.expires_at.timestamp()),
+            sid: Some(status.session.id.to_string()),
+            token_type: Some("refresh_token"),
+            ..IntrospectionResponse::default()
+        },
+        _ => IntrospectionResponse::default(),
     };
     Ok(no_store_json(answer))
 }
@@ -58,22 +114,24 @@ async fn access_token_is_live(state: &AppState, claims: &AccessClaims) -> anyhow
     }
 }
 
-fn access_token_answer(claims: &AccessClaims) -> Value {
-    let mut answer = json!({
-        "active": true,
-        "scope": claims.scope,
-        "client_id": claims.client_id.as_deref().unwrap_or(&claims.sub),
-        "sub": claims.sub,
-        "exp": claims.exp,
-        "iat": claims.iat,
-        "nbf": claims.nbf,
-        "iss": claims.iss,
-        "aud": claims.aud,
-        "jti": claims.jti,
-        "token_type": "Bearer",
-    });
-    if let (Some(sid), Some(object)) = (&claims.sid, answer.as_object_mut()) {
-        object.insert("sid".to_owned(), Value::String(sid.clone()));
+fn access_token_answer(claims: &AccessClaims) -> IntrospectionResponse {
+    IntrospectionResponse {
+        active: true,
+        scope: Some(claims.scope.clone()),
+        client_id: Some(
+            claims
+                .client_id
+                .clone()
+                .unwrap_or_else(|| claims.sub.clone()),
+        ),
+        sub: Some(claims.sub.clone()),
+        exp: Some(claims.exp),
+        iat: Some(claims.iat),
+        nbf: Some(claims.nbf),
+        iss: Some(claims.iss.clone()),
+        aud: Some(claims.aud.clone()),
+        jti: Some(claims.jti.clone()),
+        token_type: Some("Bearer"),
+        sid: claims.sid.clone(),
     }
-    answer
 }

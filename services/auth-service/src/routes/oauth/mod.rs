@@ -8,17 +8,22 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
 use serde_json::json;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{ToResponse, ToSchema};
 
 mod client_auth;
-mod introspect;
+// Each holds one handler of the same name (a unit struct made by actix's route macro), so the
+// handlers are reached through their modules rather than re-exported here.
+pub(super) mod introspect;
 mod presented_token;
-mod revoke;
-mod token;
-
-pub use introspect::introspect;
-pub use revoke::revoke;
-pub use token::token;
+pub(super) mod revoke;
+pub(super) mod token;
 
 /// The RFC 6749 §5.2 error codes this service answers, with a safe description (never a part
 /// of a credential or token).
@@ -50,15 +55,15 @@ impl OAuthError {
         )
     }
 
-    fn code(&self) -> &'static str {
+    fn code(&self) -> OAuthErrorCode {
         match self {
-            Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidClient => "invalid_client",
-            Self::InvalidGrant(_) => "invalid_grant",
-            Self::InvalidScope(_) => "invalid_scope",
-            Self::UnauthorizedClient(_) => "unauthorized_client",
-            Self::UnsupportedGrantType => "unsupported_grant_type",
-            Self::ServerError(_) => "server_error",
+            Self::InvalidRequest(_) => OAuthErrorCode::InvalidRequest,
+            Self::InvalidClient => OAuthErrorCode::InvalidClient,
+            Self::InvalidGrant(_) => OAuthErrorCode::InvalidGrant,
+            Self::InvalidScope(_) => OAuthErrorCode::InvalidScope,
+            Self::UnauthorizedClient(_) => OAuthErrorCode::UnauthorizedClient,
+            Self::UnsupportedGrantType => OAuthErrorCode::UnsupportedGrantType,
+            Self::ServerError(_) => OAuthErrorCode::ServerError,
         }
     }
 }
@@ -88,8 +93,98 @@ impl ResponseError for OAuthError {
                 HeaderValue::from_static(r#"Basic realm="taskgate""#),
             ));
         }
-        response.json(json!({ "error": self.code(), "error_description": self.to_string() }))
+        response.json(OAuthErrorBody {
+            error: self.code(),
+            error_description: self.to_string(),
+        })
     }
+}
+
+/// The RFC 6749 §5.2 error body, as OAuth client libraries parse it.
+#[derive(Serialize, ToSchema)]
+pub struct OAuthErrorBody {
+    error: OAuthErrorCode,
+    /// Human-readable; never contains a credential or token.
+    error_description: String,
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    InvalidScope,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    ServerError,
+}
+
+/// An `application/json` [`OAuthErrorBody`] response for the OpenAPI document.
+fn oauth_error_response(description: &str, code: &str, detail: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .header(
+            "Cache-Control",
+            HeaderBuilder::new()
+                .schema(ObjectBuilder::new().schema_type(Type::String))
+                .description(Some("`no-store`"))
+                .build(),
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(OAuthErrorBody::name())))
+                .example(Some(json!({ "error": code, "error_description": detail })))
+                .build(),
+        )
+}
+
+/// Declares unit structs whose `ToResponse` is one OAuth error response; registered in
+/// `api_doc`, referenced as `response = OAuthInvalidRequest` etc. by the handlers.
+macro_rules! oauth_responses {
+    ($($name:ident => $response:expr;)*) => {$(
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                let response: ResponseBuilder = $response;
+                (stringify!($name), response.build().into())
+            }
+        }
+    )*};
+}
+
+oauth_responses! {
+    OAuthInvalidRequest => oauth_error_response(
+        "`invalid_request` (missing or repeated parameter, not a form), `invalid_grant`, \
+         `invalid_scope` or `unsupported_grant_type`",
+        "invalid_request",
+        "grant_type is required",
+    );
+    OAuthInvalidClient => oauth_error_response(
+        "`invalid_client`: client authentication is missing, malformed or wrong, or the \
+         client is unknown or revoked",
+        "invalid_client",
+        "client authentication failed",
+    )
+    .header(
+        "WWW-Authenticate",
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some(r#"`Basic realm="taskgate"`"#))
+            .build(),
+    );
+    OAuthUnauthorizedClient => oauth_error_response(
+        "`unauthorized_client`: the client lacks the scope this endpoint needs",
+        "unauthorized_client",
+        "this client lacks the tokens:introspect scope",
+    );
+    OAuthServerError => oauth_error_response(
+        "`server_error`: unexpected; the cause is logged",
+        "server_error",
+        "try again later",
+    );
 }
 
 /// A 200 JSON answer that no cache may keep (token and introspection responses).

@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, web};
 use auth_core::{AccessClaims, Verifier};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{OAuthError, client_auth};
 
@@ -12,11 +13,17 @@ use crate::sessions::{self, RefreshTokenStatus};
 use crate::startup::AppState;
 
 /// The form of both endpoints (RFC 7009 §2.1, RFC 7662 §2.1), with client authentication.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct TokenForm {
+    /// The token to revoke or introspect (required: its absence is `invalid_request`).
+    #[schema(value_type = Option<String>)]
     token: Option<SecretString>,
+    /// `access_token` or `refresh_token`: which kind is tried first; both always are.
     token_type_hint: Option<String>,
+    /// `client_secret_post` only.
     client_id: Option<String>,
+    /// `client_secret_post` only; never together with HTTP Basic.
+    #[schema(value_type = Option<String>)]
     client_secret: Option<SecretString>,
 }
 

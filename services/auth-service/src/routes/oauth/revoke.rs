@@ -2,15 +2,36 @@
 //! or a user access token ends its session, which the revocation feed then reports to every
 //! validator. Unknown, invalid and already revoked tokens get the same empty 200 (§2.2).
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use auth_core::Verifier;
 use uuid::Uuid;
 
-use super::OAuthError;
 use super::presented_token::{PresentedToken, TokenForm, authorize_and_identify};
+use super::{
+    OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, OAuthUnauthorizedClient,
+};
+use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions;
 use crate::startup::AppState;
 
+/// RFC 7009 token revocation.
+///
+/// For clients allowed `tokens:revoke`: a refresh token or a user access
+/// token ends its session. Unknown, invalid and already revoked tokens get the same empty 200.
+#[utoipa::path(
+    tag = TAG_OAUTH,
+    operation_id = "oauth_revoke",
+    request_body(content = TokenForm, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke (empty body)"),
+        (status = 400, response = OAuthInvalidRequest),
+        (status = 401, response = OAuthInvalidClient),
+        (status = 403, response = OAuthUnauthorizedClient),
+        (status = 500, response = OAuthServerError),
+    ),
+)]
+#[post("/oauth/revoke")]
 #[tracing::instrument(skip_all, fields(client_id, session_id))]
 pub async fn revoke(
     state: web::Data<AppState>,

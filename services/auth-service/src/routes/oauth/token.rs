@@ -1,36 +1,75 @@
 //! `POST /oauth/token` (RFC 6749 §4.4 and §6): the client_credentials grant for confidential
 //! service clients, and the refresh_token grant for the first-party public client.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::client_auth::{self, PresentedClient};
-use super::{OAuthError, no_store_json};
+use super::{OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, no_store_json};
 use crate::access_token::{FIRST_PARTY_CLIENT_ID, USER_SCOPES};
 use crate::domain::ScopeSet;
+use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions::{self, RotateError};
 use crate::startup::AppState;
 
-#[derive(Deserialize)]
+/// The form of `POST /oauth/token`. Every field is optional to the parser so that a missing
+/// one is an RFC 6749 error, not a generic 400; which are needed depends on `grant_type`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = OAuthTokenRequest)]
 pub struct TokenRequest {
+    /// `client_credentials` or `refresh_token`.
+    #[schema(example = "client_credentials")]
     grant_type: Option<String>,
+    /// The refresh token (grant `refresh_token`).
+    #[schema(value_type = Option<String>)]
     refresh_token: Option<SecretString>,
+    /// Space-separated; default: every scope the client is allowed.
+    #[schema(example = "tasks:purge")]
     scope: Option<String>,
+    /// `client_secret_post`, or `taskgate` for the first-party public client.
     client_id: Option<String>,
+    /// `client_secret_post` only; never together with HTTP Basic.
+    #[schema(value_type = Option<String>)]
     client_secret: Option<SecretString>,
 }
 
-#[derive(Serialize)]
-struct TokenResponse {
+/// RFC 6749 §5.1.
+#[derive(Serialize, ToSchema)]
+#[schema(as = OAuthTokenResponse)]
+pub struct TokenResponse {
     access_token: String,
+    #[schema(example = "Bearer")]
     token_type: &'static str,
+    #[schema(example = 900)]
     expires_in: i64,
+    /// Only for the `refresh_token` grant: the successor of the token presented.
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
+    #[schema(example = "tasks:purge")]
     scope: String,
 }
 
+/// RFC 6749 token endpoint.
+///
+/// `client_credentials` for confidential service clients (HTTP Basic
+/// or `client_secret_post`), `refresh_token` for the first-party public client (no client
+/// authentication).
+#[utoipa::path(
+    tag = TAG_OAUTH,
+    operation_id = "oauth_token",
+    request_body(content = TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "An access token", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, response = OAuthInvalidRequest),
+        (status = 401, response = OAuthInvalidClient),
+        (status = 500, response = OAuthServerError),
+    ),
+)]
+#[post("/oauth/token")]
 #[tracing::instrument(skip_all, fields(grant_type, client_id))]
 pub async fn token(
     state: web::Data<AppState>,
