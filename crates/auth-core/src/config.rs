@@ -8,6 +8,10 @@ use jsonwebtoken::Algorithm;
 
 use crate::claims::{Claim, DEFAULT_MAX_TOKEN_BYTES};
 
+/// Default [`VerifierConfig::verified_token_cache_size`]: room for every token of a busy
+/// service's active users, at about half a kilobyte each (≈ 5 MB).
+pub const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE: usize = 10_000;
+
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// Expected `iss`, compared exactly. Also picks this issuer for a token (see `Verifier`).
@@ -38,6 +42,11 @@ pub struct VerifierConfig {
     /// This issuer's revocation feed (`GET …?since=&wait=`); `None`: no revocation checks for
     /// its tokens. Followed by `Verifier::connect` / `connect_trusted` only.
     pub revocation_feed_url: Option<String>,
+    /// How many of this issuer's tokens that passed every check are remembered (keyed by a
+    /// digest of the whole token), so a token presented again skips signature verification.
+    /// Expiry, revocation and the key's presence are still checked on every use (see
+    /// `verified_token_cache`). 0 disables the cache.
+    pub verified_token_cache_size: usize,
 }
 
 /// How an issuer's subjects map to the user ids the services store data under.
@@ -69,6 +78,7 @@ impl VerifierConfig {
             default_scopes: Vec::new(),
             user_ids: UserIdSource::Subject,
             revocation_feed_url: None,
+            verified_token_cache_size: DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
         }
     }
 

@@ -1,6 +1,8 @@
 //! Verification against one trusted issuer: its header rules → its key (by `kid` from its JWKS
 //! cache, or its single shared secret) → signature → its claim rules → its revocation set.
-//! Each step refuses as early as possible so hostile input does the least work.
+//! Each step refuses as early as possible so hostile input does the least work. Tokens that pass
+//! are remembered in the issuer's verified-token cache; a hit skips the signature but not the
+//! expiry, key and revocation checks (see `verified_token_cache`).
 
 use std::sync::Arc;
 
@@ -9,6 +11,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{Map, Value};
 
 use crate::claims::{AccessClaims, Claim};
+use crate::clock::unix_now;
 use crate::config::VerifierConfig;
 use crate::error::TokenError;
 use crate::header::{HeaderRules, RawHeader, check_header};
@@ -16,6 +19,9 @@ use crate::jwks_cache::KeyCache;
 use crate::keys::{KeySet, VerificationKey};
 use crate::revocation_follower::{RevocationFollower, RevocationStatus};
 use crate::verified_token::VerifiedToken;
+use crate::verified_token_cache::{
+    CachedVerification, TokenDigest, VerifiedTokenCache, VerifyingKeyRef,
+};
 
 /// The claims jsonwebtoken itself can require; the others are checked in [`verified_claims`].
 const SPEC_CLAIMS: [Claim; 5] = [Claim::Exp, Claim::Nbf, Claim::Aud, Claim::Iss, Claim::Sub];
@@ -37,6 +43,8 @@ pub(crate) struct IssuerVerifier {
     validations: Vec<(Algorithm, Validation)>,
     keys: IssuerKeys,
     revocations: Option<RevocationFollower>,
+    /// `None` when `verified_token_cache_size` is 0.
+    verified_tokens: Option<VerifiedTokenCache>,
 }
 
 impl IssuerVerifier {
@@ -73,6 +81,7 @@ impl IssuerVerifier {
             require_typ: config.require_typ,
             require_kid: matches!(keys, IssuerKeys::Cached(_)),
         };
+        let verified_tokens = VerifiedTokenCache::new(config.verified_token_cache_size);
         IssuerVerifier {
             config,
             header_rules,
@@ -80,6 +89,7 @@ impl IssuerVerifier {
             validations,
             keys,
             revocations,
+            verified_tokens,
         }
     }
 
@@ -111,11 +121,73 @@ impl IssuerVerifier {
             .map_or_else(RevocationStatus::not_following, RevocationFollower::status)
     }
 
-    /// Verifies `token` (whose header is already parsed) by this issuer's keys and rules.
+    pub(crate) fn caches_verified_tokens(&self) -> bool {
+        self.verified_tokens.is_some()
+    }
+
+    pub(crate) fn cached_token_count(&self) -> usize {
+        self.verified_tokens
+            .as_ref()
+            .map_or(0, VerifiedTokenCache::len)
+    }
+
+    /// The answer for a token this issuer verified before (`digest` is its [`TokenDigest`]):
+    /// `None` when it is not cached, expired, or its key is no longer this issuer's (the caller
+    /// then verifies it in full); otherwise the cached result, unless it has been revoked since.
+    pub(crate) fn cached(
+        &self,
+        digest: &TokenDigest,
+        now: i64,
+    ) -> Option<Result<VerifiedToken, TokenError>> {
+        let cache = self.verified_tokens.as_ref()?;
+        let entry = cache.get(digest, now)?;
+        if !self.still_holds(&entry.key) {
+            cache.remove(digest);
+            return None;
+        }
+        Some(
+            self.check_not_revoked(&entry.token.claims)
+                .map(|()| entry.token.clone()),
+        )
+    }
+
+    /// Whether the key that verified a cached token is still one of this issuer's keys, bound to
+    /// the same algorithm: a key removed from the JWKS (or replaced under its `kid`) stops
+    /// vouching for its cached tokens at once.
+    fn still_holds(&self, used: &VerifyingKeyRef) -> bool {
+        match &self.keys {
+            // One secret, fixed for the verifier's lifetime.
+            IssuerKeys::SharedSecret(_) => true,
+            IssuerKeys::Cached(cache) => {
+                let Some(kid) = used.kid.as_deref() else {
+                    return false;
+                };
+                cache
+                    .current()
+                    .get(kid)
+                    .is_some_and(|key| key.fingerprint == used.fingerprint && key.accepts(used.alg))
+            }
+        }
+    }
+
+    fn check_not_revoked(&self, claims: &AccessClaims) -> Result<(), TokenError> {
+        match &self.revocations {
+            Some(revocations)
+                if revocations.is_revoked(claims.sid.as_deref(), &claims.sub, claims.iat) =>
+            {
+                Err(TokenError::Revoked)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Verifies `token` (whose header is already parsed) by this issuer's keys and rules, and
+    /// caches the result under `digest` when it passes (and this issuer caches).
     pub(crate) async fn verify(
         &self,
         token: &str,
         header: &RawHeader,
+        digest: Option<TokenDigest>,
     ) -> Result<VerifiedToken, TokenError> {
         if token.len() > self.config.max_token_bytes {
             return Err(TokenError::TooLarge);
@@ -153,12 +225,19 @@ impl IssuerVerifier {
         let data = jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding, validation)
             .map_err(|err| map_jwt_error(err.kind()))?;
         let verified = verified_claims(data.claims, &self.config, &self.required)?;
+        self.check_not_revoked(&verified.claims)?;
 
-        if let Some(revocations) = &self.revocations {
-            let claims = &verified.claims;
-            if revocations.is_revoked(claims.sid.as_deref(), &claims.sub, claims.iat) {
-                return Err(TokenError::Revoked);
-            }
+        if let (Some(cache), Some(digest)) = (&self.verified_tokens, digest) {
+            let key = VerifyingKeyRef {
+                kid: header.kid.clone(),
+                alg: header.alg,
+                fingerprint: key.fingerprint,
+            };
+            let entry = CachedVerification {
+                token: verified.clone(),
+                key,
+            };
+            cache.insert(digest, entry, unix_now());
         }
         Ok(verified)
     }

@@ -12,7 +12,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{
     AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyOperations, PublicKeyUse,
 };
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+use sha2::{Digest, Sha256};
 
 /// Where a key set came from. Symmetric (`oct`) keys are accepted only from code we trust
 /// (`Verifier::from_jwks` / `replace_keys`): in a published JWKS a shared secret would be public,
@@ -61,6 +62,33 @@ pub(crate) struct VerificationKey {
     kind: KeyKind,
     declared_alg: Option<Algorithm>,
     pub(crate) decoding: DecodingKey,
+    pub(crate) fingerprint: KeyFingerprint,
+}
+
+/// SHA-256 of a key's material. The verified-token cache remembers it with each entry, so a hit
+/// is served only while the issuer still holds the very key that verified the token, even if a
+/// new key were published under the same `kid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct KeyFingerprint([u8; 32]);
+
+impl KeyFingerprint {
+    fn of(decoding: &DecodingKey) -> KeyFingerprint {
+        let mut hash = Sha256::new();
+        // A tag and length prefixes keep the two shapes and the (n, e) split unambiguous.
+        match decoding.kind() {
+            DecodingKeyKind::SecretOrDer(bytes) => {
+                hash.update([0u8]);
+                hash.update(bytes);
+            }
+            DecodingKeyKind::RsaModulusExponent { n, e } => {
+                hash.update([1u8]);
+                hash.update((n.len() as u64).to_be_bytes());
+                hash.update(n);
+                hash.update(e);
+            }
+        }
+        KeyFingerprint(hash.finalize().into())
+    }
 }
 
 impl VerificationKey {
@@ -76,10 +104,12 @@ impl VerificationKey {
         if secret.len() < MIN_HMAC_SECRET_BYTES {
             return Err("the shared secret is shorter than 32 bytes");
         }
+        let decoding = DecodingKey::from_secret(secret);
         Ok(VerificationKey {
             kind: KeyKind::Hmac,
             declared_alg: Some(alg),
-            decoding: DecodingKey::from_secret(secret),
+            fingerprint: KeyFingerprint::of(&decoding),
+            decoding,
         })
     }
 
@@ -208,6 +238,7 @@ fn bind(jwk: &Jwk, origin: KeyOrigin) -> Result<VerificationKey, &'static str> {
     Ok(VerificationKey {
         kind,
         declared_alg,
+        fingerprint: KeyFingerprint::of(&decoding),
         decoding,
     })
 }

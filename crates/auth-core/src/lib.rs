@@ -1,7 +1,9 @@
 //! Taskgate access tokens: the RFC 9068 claim set the auth-service signs, and the verifier every
 //! service uses to accept them (size limit → header → issuer by `iss` → key by `kid` from a JWKS
 //! cache, or a shared secret → signature → claims → revocation set). Several issuers can be
-//! trusted at once, each with its own rules (the Better Auth compatibility mode). With the
+//! trusted at once, each with its own rules (the Better Auth compatibility mode). Tokens that
+//! passed are remembered in a bounded cache, so a token presented again costs a hash lookup and
+//! the expiry and revocation checks instead of a signature verification. With the
 //! default `actix` feature it also provides the `AuthUser` / `MaybeAuthUser` extractors, which
 //! answer RFC 6750 + RFC 9457 errors.
 //!
@@ -11,6 +13,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod claims;
+mod clock;
 mod config;
 mod error;
 #[cfg(feature = "actix")]
@@ -27,10 +30,11 @@ mod revocation_follower;
 mod revocation_set;
 mod trusted_issuer;
 mod verified_token;
+mod verified_token_cache;
 mod verifier;
 
 pub use claims::*;
-pub use config::{UserIdSource, VerifierConfig};
+pub use config::{DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, UserIdSource, VerifierConfig};
 pub use error::TokenError;
 #[cfg(feature = "actix")]
 pub use extractor::{AuthUser, MaybeAuthUser};

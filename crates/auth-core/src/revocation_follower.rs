@@ -4,10 +4,11 @@
 //! already knows, and reports it through [`RevocationStatus`] and one log line per outage.
 
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{oneshot, watch};
 
+use crate::clock::unix_now;
 use crate::http_fetch::FetchError;
 use crate::revocation_feed::RevocationFeed;
 use crate::revocation_set::RevocationSet;
@@ -222,12 +223,4 @@ fn apply(shared: &Shared, page: &crate::revocation_feed::FeedPage, reset: bool) 
         );
     }
     tracing::debug!(reset, entries = set.len(), "revocation set updated");
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| {
-            i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
-        })
 }

@@ -1,12 +1,15 @@
 //! The verifier services hold: one or more trusted issuers, each with its own keys and rules.
 //! A token goes: size limit → JWS syntax → header members → issuer chosen by its unverified
-//! `iss` → that issuer's checks (header, key, signature, claims, revocations).
+//! `iss` → that issuer's checks (header, key, signature, claims, revocations). A token some
+//! issuer verified before is answered from that issuer's verified-token cache first, before any
+//! parsing: a digest of the token, a lookup, and the expiry, key and revocation checks.
 
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::JwkSet;
 
 use crate::claims::AccessClaims;
+use crate::clock::unix_now;
 use crate::config::VerifierConfig;
 use crate::error::TokenError;
 use crate::header::{parse_header, split_compact};
@@ -16,6 +19,7 @@ use crate::keys::{KeyOrigin, KeySet};
 use crate::revocation_follower::{RevocationFollower, RevocationStatus};
 use crate::trusted_issuer::{TrustError, TrustedIssuer, check_all, connect_jwks, fixed_cache};
 use crate::verified_token::VerifiedToken;
+use crate::verified_token_cache::TokenDigest;
 
 /// Verifies access tokens. Cheap to clone (one `Arc`).
 ///
@@ -33,6 +37,8 @@ struct Inner {
     issuers: Vec<IssuerVerifier>,
     /// The largest per-issuer limit, checked before any parsing.
     max_token_bytes: usize,
+    /// Some issuer has a verified-token cache, so tokens are digested and looked up first.
+    caching: bool,
 }
 
 impl Verifier {
@@ -90,10 +96,12 @@ impl Verifier {
             .map(|issuer| issuer.config().max_token_bytes)
             .max()
             .unwrap_or(0);
+        let caching = issuers.iter().any(IssuerVerifier::caches_verified_tokens);
         Verifier {
             inner: Arc::new(Inner {
                 issuers,
                 max_token_bytes,
+                caching,
             }),
         }
     }
@@ -136,6 +144,15 @@ impl Verifier {
         self.primary().revocation_status()
     }
 
+    /// How many verified tokens the issuers' caches hold in all (for metrics and tests).
+    pub fn cached_token_count(&self) -> usize {
+        self.inner
+            .issuers
+            .iter()
+            .map(IssuerVerifier::cached_token_count)
+            .sum()
+    }
+
     /// Verifies `token` and returns its claims as signed. Use [`Verifier::verify_token`] to
     /// also get the scopes granted and the user id under the issuer's rules.
     pub async fn verify(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -157,11 +174,22 @@ impl Verifier {
         if token.len() > self.inner.max_token_bytes {
             return Err(TokenError::TooLarge);
         }
+        let digest = self.inner.caching.then(|| TokenDigest::of(token));
+        if let Some(digest) = &digest {
+            // Keyed by the whole token, an entry can only be in the cache of the issuer that
+            // verified it, so asking each issuer (a handful at most) needs no parsing first.
+            let now = unix_now();
+            for issuer in &self.inner.issuers {
+                if let Some(result) = issuer.cached(digest, now) {
+                    return result;
+                }
+            }
+        }
         let parts = split_compact(token)?;
         let header = parse_header(&parts.header)?;
         let iss = unverified_issuer(&parts.payload)?;
         let issuer = select(&self.inner.issuers, &iss, header.algorithm())?;
-        issuer.verify(token, &header).await
+        issuer.verify(token, &header, digest).await
     }
 }
 

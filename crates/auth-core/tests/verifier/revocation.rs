@@ -76,7 +76,8 @@ struct FeedShared {
     changed: Notify,
 }
 
-struct FakeFeed {
+/// Also used by `verified_token_cache` to revoke tokens it has cached.
+pub(crate) struct FakeFeed {
     base: String,
     shared: Arc<FeedShared>,
     handle: ServerHandle,
@@ -118,7 +119,7 @@ async fn jwks_endpoint(shared: web::Data<FeedShared>) -> HttpResponse {
 }
 
 impl FakeFeed {
-    async fn start(keys: &[&TestKey]) -> FakeFeed {
+    pub(crate) async fn start(keys: &[&TestKey]) -> FakeFeed {
         FakeFeed::start_on(TcpListener::bind("127.0.0.1:0").unwrap(), keys).await
     }
 
@@ -144,7 +145,7 @@ impl FakeFeed {
         }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}{FEED_PATH}", self.base)
     }
 
@@ -153,7 +154,7 @@ impl FakeFeed {
         self.shared.changed.notify_waiters();
     }
 
-    fn revoke_session(&self, sid: &str, expires_at: i64) {
+    pub(crate) fn revoke_session(&self, sid: &str, expires_at: i64) {
         self.change(|log| {
             log.seq += 1;
             let seq = log.seq;
@@ -161,7 +162,7 @@ impl FakeFeed {
         });
     }
 
-    fn cut_off_user(&self, sub: &str, not_before: i64) {
+    pub(crate) fn cut_off_user(&self, sub: &str, not_before: i64) {
         self.change(|log| {
             log.seq += 1;
             let seq = log.seq;
@@ -184,7 +185,7 @@ impl FakeFeed {
         self.shared.log.lock().unwrap().requests
     }
 
-    async fn stop(&self) {
+    pub(crate) async fn stop(&self) {
         self.handle.stop(false).await;
     }
 }
@@ -195,7 +196,7 @@ fn feed_config(feed_url: &str) -> VerifierConfig {
     config
 }
 
-async fn following(feed_url: &str, key: &TestKey) -> Verifier {
+pub(crate) async fn following(feed_url: &str, key: &TestKey) -> Verifier {
     Verifier::connect_trusted(vec![TrustedIssuer::fixed_keys(
         feed_config(feed_url),
         jwk_set(&[key]),
@@ -205,7 +206,11 @@ async fn following(feed_url: &str, key: &TestKey) -> Verifier {
 }
 
 /// Polls `check` every 5 ms until it holds; returns how long that took.
-async fn within(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) -> Duration {
+pub(crate) async fn within(
+    limit: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> bool,
+) -> Duration {
     let started = Instant::now();
     while !check().await {
         assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
@@ -214,7 +219,7 @@ async fn within(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> boo
     started.elapsed()
 }
 
-async fn is_revoked(verifier: &Verifier, token: &str) -> bool {
+pub(crate) async fn is_revoked(verifier: &Verifier, token: &str) -> bool {
     match verifier.verify(token).await {
         Ok(_) => false,
         Err(TokenError::Revoked) => true,
@@ -222,7 +227,7 @@ async fn is_revoked(verifier: &Verifier, token: &str) -> bool {
     }
 }
 
-fn sid_of(claims: &Value) -> String {
+pub(crate) fn sid_of(claims: &Value) -> String {
     claims["sid"].as_str().unwrap().to_owned()
 }
 
