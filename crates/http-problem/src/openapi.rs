@@ -244,3 +244,61 @@ pub fn openapi_json_service(mut doc: OpenApi) -> actix_web::Resource {
         }
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use actix_web::App;
+    use actix_web::test as actix_test;
+    use serde_json::Value;
+
+    use super::*;
+
+    #[test]
+    fn every_shared_response_is_problem_json() {
+        let doc = serde_json::to_value(shared_components()).unwrap();
+        let responses = doc["components"]["responses"].as_object().unwrap();
+        assert_eq!(responses.len(), 10);
+        for (name, response) in responses {
+            let content = response["content"].as_object().unwrap();
+            assert_eq!(content.keys().collect::<Vec<_>>(), [PROBLEM_JSON], "{name}");
+            assert_eq!(
+                content[PROBLEM_JSON]["schema"]["$ref"], "#/components/schemas/Problem",
+                "{name}"
+            );
+        }
+        assert!(responses["Unauthorized"]["headers"]["WWW-Authenticate"].is_object());
+        assert!(responses["TooManyRequests"]["headers"]["Retry-After"].is_object());
+        assert_eq!(
+            doc["components"]["securitySchemes"][BEARER]["scheme"],
+            "bearer"
+        );
+        // The schema is the serialised struct: `type`, not `kind`; no `headers`.
+        let problem = &doc["components"]["schemas"]["Problem"]["properties"];
+        assert!(problem["type"].is_object() && problem["kind"].is_null());
+        assert!(problem["headers"].is_null());
+    }
+
+    #[actix_web::test]
+    async fn the_endpoint_serves_the_document_and_lists_itself() {
+        let app =
+            actix_test::init_service(App::new().service(openapi_json_service(shared_components())))
+                .await;
+        let response = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::get()
+                .uri("/openapi.json")
+                .to_request(),
+        )
+        .await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(
+            response.headers().get(CONTENT_TYPE).unwrap(),
+            "application/json"
+        );
+        let doc: Value = actix_test::read_body_json(response).await;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1."));
+        assert!(doc["paths"]["/openapi.json"]["get"]["responses"]["200"].is_object());
+    }
+}
