@@ -83,6 +83,10 @@ pub struct AuthSettings {
     /// The primary issuer's revocation feed. Unset: `{issuer_url}/api/auth/revocations`; set
     /// to an empty string to follow none (e.g. a primary issuer without a feed).
     pub revocation_feed_url: Option<String>,
+    /// How many verified access tokens each trusted issuer remembers, so a token presented
+    /// again skips its signature check (expiry, key and revocation are still checked on every
+    /// request). About half a kilobyte each; 0 turns the cache off.
+    pub verified_token_cache_size: usize,
     /// More JWKS issuers (TOML only, see above).
     pub extra_issuers: Vec<ExtraIssuerSettings>,
     /// The HS256 shared-secret issuer (off unless a secret is given).
@@ -180,6 +184,7 @@ impl Default for AuthSettings {
             audience: "tasks-api".into(),
             leeway_secs: 60,
             revocation_feed_url: None,
+            verified_token_cache_size: auth_core::DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
             extra_issuers: Vec::new(),
             hs256: Hs256Settings::default(),
         }
@@ -278,6 +283,7 @@ impl AuthSettings {
         let mut primary = VerifierConfig::new(issuer, self.audience.clone());
         primary.jwks_url = self.jwks_url.clone();
         primary.leeway = leeway;
+        primary.verified_token_cache_size = self.verified_token_cache_size;
         primary.revocation_feed_url = self.revocation_feed_url();
         let mut issuers = vec![TrustedIssuer::jwks(primary)];
 
@@ -285,6 +291,7 @@ impl AuthSettings {
             let mut config = VerifierConfig::new(&extra.issuer_url, extra.audience.clone());
             config.jwks_url = extra.jwks_url.clone();
             config.leeway = leeway;
+            config.verified_token_cache_size = self.verified_token_cache_size;
             config.algorithms = extra.algorithms.clone();
             config.require_typ = extra.require_typ;
             config.required_claims = extra.required_claims.clone();
@@ -298,6 +305,7 @@ impl AuthSettings {
         {
             let mut config = VerifierConfig::new(issuer, audience.clone());
             config.leeway = leeway;
+            config.verified_token_cache_size = self.verified_token_cache_size;
             config.algorithms = vec![Algorithm::HS256];
             // HS256 tokens of the original design are plain JWTs with the registered claims.
             config.require_typ = false;
@@ -497,5 +505,31 @@ mod tests {
         assert_eq!(hs256.algorithms, [Algorithm::HS256]);
         assert_eq!(hs256.default_scopes, ["tasks:read"]);
         assert!(!hs256.require_typ);
+    }
+
+    #[test]
+    fn the_verified_token_cache_size_applies_to_every_issuer() {
+        let settings = from_toml(
+            r#"
+            [auth]
+            verified_token_cache_size = 0
+
+            [[auth.extra_issuers]]
+            issuer_url = "http://localhost:3000"
+            audience = "a"
+            "#,
+        )
+        .unwrap();
+        let sizes: Vec<usize> = settings
+            .auth
+            .trusted_issuers()
+            .iter()
+            .map(|issuer| issuer.config().verified_token_cache_size)
+            .collect();
+        assert_eq!(sizes, [0, 0]);
+        assert_eq!(
+            Settings::default().auth.verified_token_cache_size,
+            auth_core::DEFAULT_VERIFIED_TOKEN_CACHE_SIZE
+        );
     }
 }

@@ -101,6 +101,7 @@ async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
             audience = %config.audience,
             algorithms = ?config.algorithms,
             revocation_feed = config.revocation_feed_url.as_deref().unwrap_or("none"),
+            verified_token_cache = config.verified_token_cache_size,
             "trusting access tokens from this issuer"
         );
     }
