@@ -259,7 +259,7 @@ mod tests {
     fn every_shared_response_is_problem_json() {
         let doc = serde_json::to_value(shared_components()).unwrap();
         let responses = doc["components"]["responses"].as_object().unwrap();
-        assert_eq!(responses.len(), 10);
+        assert!(responses.contains_key("InternalError"));
         for (name, response) in responses {
             let content = response["content"].as_object().unwrap();
             assert_eq!(content.keys().collect::<Vec<_>>(), [PROBLEM_JSON], "{name}");
