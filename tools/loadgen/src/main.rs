@@ -47,12 +47,12 @@ struct Cli {
     /// Concurrent connections for the sign-in and refresh scenarios.
     #[arg(long, default_value_t = 64)]
     auth_concurrency: usize,
-    /// Concurrent sign-in clients during the storm (0 skips the storm).
+    /// Concurrent sign-in clients during the storm.
     #[arg(long, default_value_t = 64)]
     storm_sign_ins: usize,
-    /// Which single scenarios to run, comma-separated (default: all, in this order).
+    /// Which runs to do, comma-separated (default: all, in this order).
     #[arg(long, value_enum, value_delimiter = ',')]
-    scenarios: Vec<Kind>,
+    scenarios: Vec<RunName>,
     /// Sign-ups in flight while seeding (default: the number of cores; argon2 is CPU-bound).
     #[arg(long)]
     signup_concurrency: Option<usize>,
@@ -165,50 +165,59 @@ async fn run(cli: Cli, cores: usize) -> anyhow::Result<String> {
     Ok(report::render(&heading, &results))
 }
 
-/// The single scenarios in order, then the sign-in storm: readers at full concurrency while
-/// sign-in clients keep argon2 busy.
+/// A timed run: one scenario alone, or the sign-in storm (readers at full concurrency while
+/// sign-in clients keep argon2 busy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum RunName {
+    List,
+    Create,
+    Update,
+    BadToken,
+    SignIn,
+    Refresh,
+    Storm,
+}
+
+const ALL_RUNS: [RunName; 7] = [
+    RunName::List,
+    RunName::Create,
+    RunName::Update,
+    RunName::BadToken,
+    RunName::SignIn,
+    RunName::Refresh,
+    RunName::Storm,
+];
+
+/// The chosen runs, always in the order of `ALL_RUNS`.
 fn runs(cli: &Cli) -> Vec<(String, Vec<Group>)> {
-    let all = [
-        Kind::List,
-        Kind::Create,
-        Kind::Update,
-        Kind::BadToken,
-        Kind::SignIn,
-        Kind::Refresh,
-    ];
-    let chosen: Vec<Kind> = if cli.scenarios.is_empty() {
-        all.to_vec()
-    } else {
-        all.into_iter()
-            .filter(|kind| cli.scenarios.contains(kind))
-            .collect()
+    let single = |kind: Kind, concurrency: usize| {
+        (kind.title().to_owned(), vec![Group { kind, concurrency }])
     };
-    let mut runs: Vec<(String, Vec<Group>)> = chosen
+    ALL_RUNS
         .into_iter()
-        .map(|kind| {
-            let concurrency = match kind {
-                Kind::SignIn | Kind::Refresh => cli.auth_concurrency,
-                _ => cli.concurrency,
-            };
-            (kind.title().to_owned(), vec![Group { kind, concurrency }])
+        .filter(|run| cli.scenarios.is_empty() || cli.scenarios.contains(run))
+        .map(|run| match run {
+            RunName::List => single(Kind::List, cli.concurrency),
+            RunName::Create => single(Kind::Create, cli.concurrency),
+            RunName::Update => single(Kind::Update, cli.concurrency),
+            RunName::BadToken => single(Kind::BadToken, cli.concurrency),
+            RunName::SignIn => single(Kind::SignIn, cli.auth_concurrency),
+            RunName::Refresh => single(Kind::Refresh, cli.auth_concurrency),
+            RunName::Storm => (
+                "sign-in storm".to_owned(),
+                vec![
+                    Group {
+                        kind: Kind::List,
+                        concurrency: cli.concurrency,
+                    },
+                    Group {
+                        kind: Kind::SignIn,
+                        concurrency: cli.storm_sign_ins,
+                    },
+                ],
+            ),
         })
-        .collect();
-    if cli.storm_sign_ins > 0 && cli.scenarios.is_empty() {
-        runs.push((
-            "sign-in storm".to_owned(),
-            vec![
-                Group {
-                    kind: Kind::List,
-                    concurrency: cli.concurrency,
-                },
-                Group {
-                    kind: Kind::SignIn,
-                    concurrency: cli.storm_sign_ins,
-                },
-            ],
-        ));
-    }
-    runs
+        .collect()
 }
 
 /// CPU use of each watched process over [record_from, end], in % of one core.
@@ -219,17 +228,35 @@ async fn sample_cpu(
 ) -> Vec<(String, Option<f64>)> {
     tokio::time::sleep_until(record_from.into()).await;
     let started = Instant::now();
+    let machine_before = procstat::machine_busy_ticks();
     let before: Vec<Option<u64>> = watched.iter().map(Watched::cpu_ticks).collect();
     tokio::time::sleep_until(end.into()).await;
     let seconds = started.elapsed().as_secs_f64();
-    watched
+    let after: Vec<Option<u64>> = watched.iter().map(Watched::cpu_ticks).collect();
+    let machine_after = procstat::machine_busy_ticks();
+    let mut cpu: Vec<(String, Option<f64>)> = watched
         .iter()
-        .zip(before)
-        .map(|(w, before)| {
+        .zip(before.iter().zip(&after))
+        .map(|(w, (before, after))| {
             (
                 w.name.clone(),
-                procstat::cpu_percent(before, w.cpu_ticks(), seconds),
+                procstat::cpu_percent(*before, *after, seconds),
             )
         })
-        .collect()
+        .collect();
+    // Whatever else ran on the machine meanwhile: busy time not used by the watched processes.
+    let watched_ticks: Option<u64> = before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| a.zip(*b).map(|(a, b)| a.saturating_sub(b)))
+        .sum();
+    let other = machine_before
+        .zip(machine_after)
+        .zip(watched_ticks)
+        .map(|((b, a), watched)| a.saturating_sub(b).saturating_sub(watched));
+    cpu.push((
+        "other processes".into(),
+        procstat::cpu_percent(Some(0), other, seconds),
+    ));
+    cpu
 }

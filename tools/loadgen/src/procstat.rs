@@ -68,6 +68,30 @@ impl Watched {
     }
 }
 
+/// CPU ticks the whole machine spent busy so far (all cores, everything but idle and I/O
+/// wait), from the first line of /proc/stat. Compared with the watched processes' ticks it
+/// shows how much CPU went to anything else (a build running meanwhile, say).
+pub fn machine_busy_ticks() -> Option<u64> {
+    let stat = fs::read_to_string("/proc/stat").ok()?;
+    parse_machine_busy(stat.lines().next()?)
+}
+
+fn parse_machine_busy(cpu_line: &str) -> Option<u64> {
+    let mut fields = cpu_line.split_whitespace();
+    if fields.next()? != "cpu" {
+        return None;
+    }
+    // user nice system idle iowait irq softirq steal (guest times are already in user).
+    let values: Vec<u64> = fields
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = values[..] else {
+        return None;
+    };
+    Some(user + nice + system + irq + softirq + steal)
+}
+
 /// CPU use over an interval, as a percentage of one core (200 % = both of two cores).
 pub fn cpu_percent(before: Option<u64>, after: Option<u64>, seconds: f64) -> Option<f64> {
     let ticks = after?.checked_sub(before?)?;
@@ -116,6 +140,14 @@ mod tests {
         let me = Watched::this_process();
         assert!(me.cpu_ticks().is_some());
         assert!(me.peak_rss_kib().is_some_and(|kib| kib > 0));
+    }
+
+    #[test]
+    fn machine_busy_leaves_out_idle_and_iowait() {
+        let line = "cpu  100 5 20 1000 50 1 2 3 0 0";
+        assert_eq!(parse_machine_busy(line), Some(131));
+        assert_eq!(parse_machine_busy("cpu0 1 2 3 4 5 6 7 8"), None);
+        assert!(machine_busy_ticks().is_some());
     }
 
     #[test]

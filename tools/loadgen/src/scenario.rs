@@ -16,7 +16,7 @@ use crate::http::{Connection, Target, TransportError};
 use crate::stats::Stats;
 use crate::users::{self, TokenResponse, User};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// GET /api/tasks?limit=20 (each user has at least 20 tasks).
     List,
