@@ -120,6 +120,21 @@ problem_responses! {
         "The resource changed since the `If-Match` version was read.",
         None,
     );
+    /// 413: the body is larger than the route accepts.
+    PayloadTooLarge => problem_response(
+        "The body is larger than this route accepts; `detail` says the limit.",
+        example("payload-too-large", "Request body too large", 413, "the body must be at most 65536 bytes"),
+    );
+    /// 415: the body is not JSON.
+    UnsupportedMediaType => problem_response(
+        "The body must be JSON: `Content-Type: application/json` or another `+json` type.",
+        None,
+    );
+    /// 428: the server requires `If-Match` on this change.
+    PreconditionRequired => problem_response(
+        "This server requires `If-Match` with the resource's `ETag` on every change.",
+        None,
+    );
     /// 422: readable input with invalid values, one `errors` entry per field.
     UnprocessableEntity => problem_response(
         "The input is well-formed but a value is invalid; `errors` names each field.",
@@ -187,6 +202,9 @@ pub fn shared_components() -> OpenApi {
         NotFound,
         Conflict,
         PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        PreconditionRequired,
         UnprocessableEntity,
         TooManyRequests,
         InternalError,

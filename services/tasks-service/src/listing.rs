@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::domain::{Priority, task_fields::to_microseconds};
@@ -15,17 +16,37 @@ pub const MAX_LIMIT: u64 = 100;
 const MAX_QUERY_CHARS: usize = 200;
 
 /// The query string as sent; every value is still untrusted text. Unknown parameters are
-/// rejected (400 naming them) by `deny_unknown_fields`.
-#[derive(Debug, Default, Deserialize)]
+/// rejected (400 naming them) by `deny_unknown_fields`. The OpenAPI types say what each one
+/// must parse as.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
+    /// Only completed (`true`) or open (`false`) tasks.
+    #[param(value_type = Option<bool>)]
     pub completed: Option<String>,
+    /// Only tasks of this priority.
+    #[param(value_type = Option<Priority>)]
     pub priority: Option<String>,
+    /// Only tasks due strictly before this RFC 3339 date-time.
+    #[param(value_type = Option<DateTime<Utc>>)]
     pub due_before: Option<String>,
+    /// Only tasks due at or after this RFC 3339 date-time.
+    #[param(value_type = Option<DateTime<Utc>>)]
     pub due_after: Option<String>,
+    /// Case-insensitive substring of the title or the description (at most 200 characters).
+    #[param(max_length = 200)]
     pub q: Option<String>,
+    /// `created_at`, `due_at`, `priority` or `title`, `-` in front for descending; ties by id.
+    #[param(
+        pattern = "^-?(created_at|due_at|priority|title)$",
+        example = "-created_at"
+    )]
     pub sort: Option<String>,
+    /// Page size, 1–100.
+    #[param(value_type = Option<u8>, minimum = 1, maximum = 100, example = 50)]
     pub limit: Option<String>,
+    /// `next_cursor` of the previous page, unchanged, with the same `sort` and filters.
     pub cursor: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use service_database::DatabaseTarget;
 use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::cursor::CursorKey;
@@ -62,7 +63,13 @@ impl Application {
                 .app_data(query_config.clone())
                 .app_data(state.clone())
                 .app_data(verifier.clone())
+                // Routes and their OpenAPI paths are collected together; the finished document
+                // is then served at /openapi.json (which documents itself).
+                .into_utoipa_app()
+                .openapi(crate::routes::api_doc::base_document())
                 .configure(crate::routes::configure)
+                .openapi_service(http_problem::openapi::openapi_json_service)
+                .into_app()
                 .default_service(web::to(http_problem::not_found))
         })
         .listen(listener)?

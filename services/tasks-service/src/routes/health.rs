@@ -1,31 +1,75 @@
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, web};
 use auth_core::{RevocationStatus, Verifier};
 use http_problem::Problem;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
+use crate::routes::api_doc::TAG_HEALTH;
 use crate::startup::AppState;
 
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+#[derive(Serialize, ToSchema)]
+pub struct Liveness {
+    #[schema(example = "ok")]
+    status: &'static str,
 }
 
+#[derive(Serialize, ToSchema)]
+#[schema(as = TasksReadiness)]
+pub struct Readiness {
+    #[schema(example = "ready")]
+    status: &'static str,
+    checks: ReadinessChecks,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = TasksReadinessChecks)]
+pub struct ReadinessChecks {
+    #[schema(example = "ok")]
+    database: &'static str,
+    #[schema(example = "ok")]
+    issuer_keys: &'static str,
+    /// `ok`, `connecting`, `unreachable: <why>` or `disabled`; informational only.
+    #[schema(example = "ok")]
+    revocation_feed: String,
+}
+
+/// Alive: the process answers HTTP.
+#[utoipa::path(
+    tag = TAG_HEALTH,
+    responses((status = 200, description = "The process is alive", body = Liveness)),
+)]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Liveness { status: "ok" })
+}
+
+/// Ready to serve.
+///
 /// Ready when the database answers and the primary issuer's keys are loaded. The revocation
 /// feed is reported but does not decide readiness: while it is down, tokens are still checked
 /// against the revocations already known and expire within minutes anyway, and taking every
 /// replica out of service because the auth-service is briefly away would be worse.
+#[utoipa::path(
+    tag = TAG_HEALTH,
+    responses(
+        (status = 200, description = "Ready to serve", body = Readiness),
+        (status = 503, response = http_problem::openapi::ServiceUnavailable),
+    ),
+)]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>, verifier: web::Data<Verifier>) -> HttpResponse {
     let database = service_database::ping(&state.db).await;
     let keys = verifier.has_keys();
     if database && keys {
-        return HttpResponse::Ok().json(json!({
-            "status": "ready",
-            "checks": {
-                "database": "ok",
-                "issuer_keys": "ok",
-                "revocation_feed": revocation_feed_check(&verifier.revocation_status()),
+        return HttpResponse::Ok().json(Readiness {
+            status: "ready",
+            checks: ReadinessChecks {
+                database: "ok",
+                issuer_keys: "ok",
+                revocation_feed: revocation_feed_check(&verifier.revocation_status()),
             },
-        }));
+        });
     }
     let mut missing = Vec::new();
     if !database {

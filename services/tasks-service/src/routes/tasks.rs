@@ -2,10 +2,12 @@
 //! repository function with the caller's `UserId`, and renders the result.
 
 use actix_web::http::header::{ETAG, LOCATION};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use auth_core::AuthUser;
 use chrono::{DateTime, Utc};
+use http_problem::openapi as problems;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::conditional::{etag, is_not_modified, write_precondition};
@@ -13,23 +15,32 @@ use crate::domain::{Description, Priority, TaskTitle, UserId};
 use crate::entities::tasks as task_entity;
 use crate::error::ApiError;
 use crate::listing::{ListParams, ListQuery};
+use crate::routes::api_doc::TAG_TASKS;
 use crate::startup::AppState;
 use crate::tasks::{self, NewTask, TaskChanges, Written};
 
 const READ: &str = "tasks:read";
 const WRITE: &str = "tasks:write";
 
-#[derive(Serialize)]
+/// A task, as every route answers it.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Task)]
 pub struct TaskView {
     id: Uuid,
+    /// 1–200 characters, trimmed.
+    #[schema(example = "Buy milk")]
     title: String,
+    /// At most 10,000 characters.
     description: Option<String>,
     completed: bool,
+    /// When `completed` last became true; null while not completed.
     completed_at: Option<DateTime<Utc>>,
     due_at: Option<DateTime<Utc>>,
     priority: Priority,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// Bumped by every change; the `ETag` is this number in quotes.
+    #[schema(example = 1)]
     version: i32,
 }
 
@@ -60,15 +71,20 @@ impl TryFrom<task_entity::Model> for TaskView {
     }
 }
 
-#[derive(Serialize)]
-struct TaskPage {
+/// One page of the caller's tasks.
+#[derive(Serialize, ToSchema)]
+pub struct TaskPage {
     items: Vec<TaskView>,
+    /// Pass it back as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// A new task; unknown fields are refused (400).
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTask {
+    /// 1–200 characters after trimming.
+    #[schema(example = "Buy milk")]
     title: String,
     #[serde(default)]
     description: Option<String>,
@@ -78,8 +94,11 @@ pub struct CreateTask {
     priority: Option<Priority>,
 }
 
-/// A JSON merge-style patch: an absent field is left alone, `null` clears an optional field.
-#[derive(Deserialize)]
+/// A JSON merge patch (RFC 7396): an absent field is left alone, `null` clears `description`
+/// or `due_at` and resets `priority`; `title` and `completed` cannot be null. Unknown fields
+/// are refused (400).
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TaskPatch)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTask {
     #[serde(default, deserialize_with = "present")]
@@ -118,7 +137,25 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, task: TaskView) -> Ht
         .json(task)
 }
 
-pub async fn list(
+/// List the caller's tasks.
+///
+/// Filtered, sorted and paged by keyset: `next_cursor` continues exactly after the last task of
+/// this page, however tasks are added or removed meanwhile.
+#[utoipa::path(
+    tag = TAG_TASKS,
+    operation_id = "list_tasks",
+    security(("bearer" = [])),
+    params(ListParams),
+    responses(
+        (status = 200, description = "One page of tasks", body = TaskPage),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 500, response = problems::InternalError),
+    ),
+)]
+#[get("")]
+pub async fn list_tasks(
     state: web::Data<AppState>,
     user: AuthUser,
     params: web::Query<ListParams>,
@@ -157,7 +194,28 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(TaskPage { items, next_cursor }))
 }
 
-pub async fn create(
+/// Create a task.
+#[utoipa::path(
+    tag = TAG_TASKS,
+    operation_id = "create_task",
+    security(("bearer" = [])),
+    request_body = CreateTask,
+    responses(
+        (status = 201, description = "Created", body = TaskView, headers(
+            ("Location" = String, description = "`/api/tasks/{id}`"),
+            ("ETag" = String, description = "`\"1\"`"),
+        )),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        (status = 422, response = problems::UnprocessableEntity),
+        (status = 500, response = problems::InternalError),
+    ),
+)]
+#[post("")]
+pub async fn create_task(
     state: web::Data<AppState>,
     user: AuthUser,
     body: web::Json<CreateTask>,
@@ -177,7 +235,27 @@ pub async fn create(
     Ok(with_etag(response, task))
 }
 
-pub async fn get(
+/// Read a task.
+#[utoipa::path(
+    tag = TAG_TASKS,
+    operation_id = "get_task",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "The task's id"),
+        ("If-None-Match" = Option<String>, Header, description = "ETags the client holds; 304 if one is current"),
+    ),
+    responses(
+        (status = 200, description = "The task", body = TaskView, headers(("ETag" = String))),
+        (status = 304, description = "Not modified: the `If-None-Match` version is current", headers(("ETag" = String))),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 500, response = problems::InternalError),
+    ),
+)]
+#[get("/{id}")]
+pub async fn get_task(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
@@ -196,7 +274,30 @@ pub async fn get(
     Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
 }
 
-pub async fn update(
+/// Change a task (JSON merge patch).
+#[utoipa::path(
+    tag = TAG_TASKS,
+    operation_id = "update_task",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The task's id"), ("If-Match" = Option<String>, Header, description = "`\"<version>\"` (or several, or `*`): change only that version; 412 otherwise")),
+    request_body(content = UpdateTask, content_type = "application/merge-patch+json",
+                 description = "Also accepted as `application/json`."),
+    responses(
+        (status = 200, description = "The task as changed", body = TaskView, headers(("ETag" = String))),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 412, response = problems::PreconditionFailed),
+        (status = 413, response = problems::PayloadTooLarge),
+        (status = 415, response = problems::UnsupportedMediaType),
+        (status = 422, response = problems::UnprocessableEntity),
+        (status = 428, response = problems::PreconditionRequired),
+        (status = 500, response = problems::InternalError),
+    ),
+)]
+#[patch("/{id}")]
+pub async fn update_task(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
@@ -253,7 +354,25 @@ fn parse_changes(body: UpdateTask) -> Result<TaskChanges, ApiError> {
     })
 }
 
-pub async fn delete(
+/// Delete a task.
+#[utoipa::path(
+    tag = TAG_TASKS,
+    operation_id = "delete_task",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The task's id"), ("If-Match" = Option<String>, Header, description = "`\"<version>\"` (or several, or `*`): change only that version; 412 otherwise")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, response = problems::BadRequest),
+        (status = 401, response = problems::Unauthorized),
+        (status = 403, response = problems::Forbidden),
+        (status = 404, response = problems::NotFound),
+        (status = 412, response = problems::PreconditionFailed),
+        (status = 428, response = problems::PreconditionRequired),
+        (status = 500, response = problems::InternalError),
+    ),
+)]
+#[delete("/{id}")]
+pub async fn delete_task(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
