@@ -8,6 +8,8 @@
 
 #[cfg(feature = "openapi")]
 pub mod openapi;
+#[cfg(feature = "test-support")]
+pub mod openapi_conformance;
 mod problem;
 mod request_id;
 
