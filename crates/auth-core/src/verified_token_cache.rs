@@ -19,8 +19,9 @@
 //! - Everything else a verification depends on (issuer, audience, `typ`, required claims,
 //!   allowed algorithms) is fixed for the verifier's lifetime, and so is this cache.
 //!
-//! Memory: one entry is the 32-byte digest plus the verified claims (a few short strings), about
-//! half a kilobyte, so the default 10,000 entries take around 5 MB. quick_cache evicts with
+//! Memory: one entry is the 32-byte digest plus the verified claims (a few short strings): about
+//! 830 bytes of resident memory each for our auth-service's tokens (measured: 10,000 entries
+//! added 8.2 MB of RSS), so the default 10,000 entries take around 8 MB. quick_cache evicts with
 //! S3-FIFO: a token seen once (a scan, an attacker's valid tokens) leaves before hot ones.
 
 use std::sync::Arc;

@@ -85,7 +85,7 @@ pub struct AuthSettings {
     pub revocation_feed_url: Option<String>,
     /// How many verified access tokens each trusted issuer remembers, so a token presented
     /// again skips its signature check (expiry, key and revocation are still checked on every
-    /// request). About half a kilobyte each; 0 turns the cache off.
+    /// request). Under a kilobyte each; 0 turns the cache off.
     pub verified_token_cache_size: usize,
     /// More JWKS issuers (TOML only, see above).
     pub extra_issuers: Vec<ExtraIssuerSettings>,
