@@ -1,12 +1,32 @@
 //! Checks a service's integration tests run against its OpenAPI document (feature
-//! `test-support`): walking the operations, following `$ref`s, and checking a real JSON answer
-//! against the schema the document gives it. Shared so both services' `tests/api/openapi.rs`
-//! hold their spec to the same rules without copying a checker.
+//! `test-support`). Shared so both services' `tests/api/openapi.rs` hold their spec to the same
+//! rules without copying them; each test keeps only what is its own (the §4 route table, which
+//! routes need which credentials, which error body a path answers, its real sessions).
+//!
+//! The document is generated from the handlers, so comparing it with itself proves nothing.
+//! These hold it against things that are not the spec:
+//! - a contract table written out by hand ([`assert_lists_exactly`]);
+//! - the running app: every documented operation reaches a real handler and answers a status
+//!   it documents, with a body that fits ([`assert_every_operation_is_served`],
+//!   [`assert_answer_fits`]);
+//! - the house rules: one error media type and schema per path ([`assert_errors_are`]), the
+//!   bearer scheme ([`assert_bearer_scheme`], [`assert_requires_bearer`]), every `$ref`
+//!   resolvable and unique operation ids ([`assert_refs_resolve_and_operation_ids_unique`]).
+//!
+//! Building blocks: [`operations`], [`resolve`] and the schema checker [`check`].
 
 // Panicking is how these report: they run inside tests.
 #![allow(clippy::expect_used, clippy::panic)]
 
-use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::openapi::{BEARER, PROBLEM_JSON};
+
+/// The error body of every route but RFC 6749's: `application/problem+json` with the shared
+/// [`crate::Problem`] schema. Pass it (or a closure returning it) to [`assert_errors_are`].
+pub const PROBLEM_ERRORS: (&str, &str) = (PROBLEM_JSON, "#/components/schemas/Problem");
 
 /// The methods an operation can be documented under (OpenAPI 3.1 path item fields we use).
 pub const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
@@ -112,6 +132,316 @@ pub fn check(spec: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
         }
     }
     errors
+}
+
+/// The operation documented for `method` (any case) and `path`, or `Value::Null`.
+fn operation<'a>(spec: &'a Value, method: &str, path: &str) -> &'a Value {
+    &spec["paths"][path][method.to_lowercase()]
+}
+
+/// `GET {base_url}/openapi.json`: 200, `application/json`, and the document.
+pub async fn fetch_spec(base_url: &str) -> Value {
+    let response = reqwest::get(format!("{base_url}/openapi.json"))
+        .await
+        .expect("the service answers");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    response.json().await.expect("the document is JSON")
+}
+
+/// The document is OpenAPI 3.1.x, has a title, and documents exactly the (METHOD, path) pairs
+/// of `contract` (ARCHITECTURE §4, written out by hand in the service's test): a route served
+/// but missing from the contract fails, and so does one the contract has but the app does not
+/// register (registering a handler is what documents it).
+pub fn assert_lists_exactly<'a>(
+    spec: &Value,
+    contract: impl IntoIterator<Item = (&'a str, &'a str)>,
+) {
+    let version = spec["openapi"].as_str().unwrap_or_default();
+    assert!(version.starts_with("3.1."), "openapi is {version:?}");
+    assert!(
+        spec["info"]["title"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty()),
+        "the document has no title"
+    );
+    let documented: BTreeSet<(String, String)> = operations(spec)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let contract: BTreeSet<(String, String)> = contract
+        .into_iter()
+        .map(|(method, path)| (method.to_uppercase(), path.to_owned()))
+        .collect();
+    let missing: Vec<_> = contract.difference(&documented).collect();
+    let unexpected: Vec<_> = documented.difference(&contract).collect();
+    assert!(
+        missing.is_empty() && unexpected.is_empty(),
+        "in ARCHITECTURE §4 but not in the spec: {missing:?}; in the spec but not in the \
+         contract table: {unexpected:?}"
+    );
+}
+
+/// `path` with every `{parameter}` replaced by a fresh UUID v7: every path parameter of both
+/// services is an id, and a random one names nothing, so the answer is about the route.
+fn with_ids(path: &str) -> String {
+    let mut out = String::new();
+    let mut rest = path;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed parameter") + start;
+        out.push_str(&uuid::Uuid::now_v7().to_string());
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// What a `method` request to a route that does not exist gets from the app's default
+/// service: the fields that tell it apart from a handler's own 404 (e.g. a missing task).
+async fn default_service_answer(client: &reqwest::Client, base_url: &str, method: &str) -> Value {
+    let response = client
+        .request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("a method"),
+            format!("{base_url}/no/such/route/anywhere"),
+        )
+        .send()
+        .await
+        .expect("the service answers");
+    assert_eq!(response.status().as_u16(), 404);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    json!({ "status": 404, "type": body["type"], "detail": body["detail"] })
+}
+
+/// Sends every documented operation to the running app at `base_url` as a stranger would: no
+/// credentials, no cookies, path parameters that name nothing, and an empty body of the first
+/// documented request media type (`{}` for JSON ones, an empty form for forms). Each must reach
+/// a handler (not the default service's 404, not 405) and answer a status the operation
+/// documents, with a body that fits it ([`assert_answer_fits`]).
+pub async fn assert_every_operation_is_served(spec: &Value, base_url: &str) {
+    let client = reqwest::Client::new();
+    let mut not_found: BTreeMap<String, Value> = BTreeMap::new();
+    for (method, path, operation) in operations(spec) {
+        let mut request = client.request(
+            reqwest::Method::from_bytes(method.as_bytes()).expect("a method"),
+            format!("{base_url}{}", with_ids(&path)),
+        );
+        if let Some((media_type, _)) = operation["requestBody"]["content"]
+            .as_object()
+            .and_then(|content| content.iter().next())
+        {
+            let body = if media_type == "application/json" || media_type.ends_with("+json") {
+                "{}"
+            } else {
+                ""
+            };
+            request = request
+                .header("content-type", media_type.as_str())
+                .body(body);
+        }
+        let response = request.send().await.expect("the service answers");
+        let status = response.status().as_u16();
+        assert_ne!(status, 405, "{method} {path}: method not allowed");
+        let (_, body) = answer(spec, &method, &path, response, false).await;
+
+        if !not_found.contains_key(&method) {
+            let answer = default_service_answer(&client, base_url, &method).await;
+            not_found.insert(method.clone(), answer);
+        }
+        let this = json!({ "status": status, "type": body["type"], "detail": body["detail"] });
+        assert_ne!(
+            this, not_found[&method],
+            "{method} {path} is documented but answered by the default service (no such route)"
+        );
+    }
+}
+
+/// Checks a real answer to `method path` against the document: its status is documented, its
+/// media type is one the response documents and its body fits that schema, or, for a response
+/// documented without content, it has no body. With `require_schema`, documented content must
+/// also name a schema (a success answer the spec says nothing about is not documented).
+/// Returns the status and the body (`Null` when empty or not JSON).
+async fn answer(
+    spec: &Value,
+    method: &str,
+    path: &str,
+    response: reqwest::Response,
+    require_schema: bool,
+) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let bytes = response.bytes().await.expect("a body");
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+
+    let documented = resolve(
+        spec,
+        &operation(spec, method, path)["responses"][status.to_string()],
+    );
+    assert!(
+        documented.is_object(),
+        "{method} {path} answered {status}, which it does not document: {body}"
+    );
+    match documented["content"].as_object() {
+        Some(content) => {
+            let media_type = content_type.split(';').next().unwrap_or_default().trim();
+            let entry = content.get(media_type).unwrap_or_else(|| {
+                panic!("{method} {path} {status}: {media_type:?} is not documented")
+            });
+            let schema = &entry["schema"];
+            assert!(
+                !(require_schema && schema.is_null()),
+                "{method} {path} {status}: {media_type} documents no schema"
+            );
+            if !schema.is_null() {
+                let errors = check(spec, schema, &body, "$");
+                assert!(
+                    errors.is_empty(),
+                    "{method} {path} {status}: body {body} does not fit: {errors:?}"
+                );
+            }
+        }
+        None => assert!(
+            bytes.is_empty(),
+            "{method} {path} {status}: documented without a body, answered {bytes:?}"
+        ),
+    }
+    (status, body)
+}
+
+/// A real answer to `method path` is `expected` and fits what the document says of that status
+/// (see [`assert_every_operation_is_served`]); returns its JSON body (`Null` if it has none).
+pub async fn assert_answer_fits(
+    spec: &Value,
+    method: &str,
+    path: &str,
+    expected: u16,
+    response: reqwest::Response,
+) -> Value {
+    let status = response.status().as_u16();
+    if status != expected {
+        let body = response.text().await.unwrap_or_default();
+        panic!("{method} {path}: expected {expected}, got {status}: {body}");
+    }
+    answer(spec, method, path, response, true).await.1
+}
+
+/// Every operation documents a success, every response has a description, and every 4xx/5xx
+/// response documents exactly one body: the `(media type, schema $ref)` that `expected(path)`
+/// returns ([`PROBLEM_ERRORS`] everywhere but RFC 6749 routes). The shared Problem schema is
+/// RFC 9457's shape with the field errors (every service merges it in).
+pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, &'a str)) {
+    for (method, path, operation) in operations(spec) {
+        let responses = operation["responses"].as_object().expect("responses");
+        assert!(
+            responses.keys().any(|status| status.starts_with('2')),
+            "{method} {path} documents no success response"
+        );
+        let (media_type, schema) = expected(&path);
+        for (status, response) in responses {
+            let response = resolve(spec, response);
+            assert!(
+                response["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "{method} {path} {status} has no description"
+            );
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let content = response["content"].as_object().unwrap_or_else(|| {
+                panic!("{method} {path} {status}: an error without a documented body")
+            });
+            let types: Vec<&String> = content.keys().collect();
+            assert_eq!(types, [media_type], "{method} {path} {status}");
+            assert_eq!(
+                content[media_type]["schema"]["$ref"], schema,
+                "{method} {path} {status}"
+            );
+        }
+    }
+    let problem = &spec["components"]["schemas"]["Problem"];
+    for member in ["type", "title", "status", "detail", "errors", "request_id"] {
+        assert!(
+            problem["properties"][member].is_object(),
+            "Problem lacks {member}"
+        );
+    }
+    let field_error = resolve(spec, &problem["properties"]["errors"]["items"]);
+    assert!(field_error["properties"]["field"].is_object());
+    assert!(field_error["properties"]["message"].is_object());
+}
+
+/// The `bearer` security scheme is RFC 6750's, carrying a JWT.
+pub fn assert_bearer_scheme(spec: &Value) {
+    let bearer = &spec["components"]["securitySchemes"][BEARER];
+    assert_eq!(bearer["type"], "http");
+    assert_eq!(bearer["scheme"], "bearer");
+    assert_eq!(bearer["bearerFormat"], "JWT");
+}
+
+/// `method path` needs no credentials: it documents no security requirement.
+pub fn assert_public(spec: &Value, method: &str, path: &str) {
+    let security = &operation(spec, method, path)["security"];
+    assert!(
+        security.as_array().is_none_or(Vec::is_empty),
+        "{method} {path} is public but documents {security}"
+    );
+}
+
+/// `method path` requires exactly the bearer scheme (one requirement, and no empty `{}`
+/// alternative that would make it optional) and documents each of `statuses` (the refusals a
+/// token can get: 401, and 403 where a scope is checked).
+pub fn assert_requires_bearer(spec: &Value, method: &str, path: &str, statuses: &[u16]) {
+    let operation = operation(spec, method, path);
+    assert_eq!(
+        operation["security"],
+        json!([{ BEARER: [] }]),
+        "{method} {path} must require the bearer scheme"
+    );
+    for status in statuses {
+        assert!(
+            operation["responses"][status.to_string()].is_object(),
+            "{method} {path} needs a token but documents no {status}"
+        );
+    }
+}
+
+/// Every `$ref` in the document is local and resolves, and every operation has an
+/// `operationId` no other operation uses (client generators name methods after them).
+pub fn assert_refs_resolve_and_operation_ids_unique(spec: &Value) {
+    fn walk<'a>(node: &'a Value, refs: &mut Vec<&'a str>) {
+        match node {
+            Value::Object(map) => {
+                if let Some(Value::String(reference)) = map.get("$ref") {
+                    refs.push(reference);
+                }
+                map.values().for_each(|v| walk(v, refs));
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, refs)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    walk(spec, &mut refs);
+    assert!(!refs.is_empty(), "the document has no $ref at all");
+    for reference in refs {
+        let pointer = reference.strip_prefix('#').expect("local $ref");
+        assert!(spec.pointer(pointer).is_some(), "dangling $ref {reference}");
+    }
+    let mut ids = BTreeSet::new();
+    for (method, path, operation) in operations(spec) {
+        let id = operation["operationId"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(!id.is_empty(), "{method} {path} has no operationId");
+        assert!(ids.insert(id.clone()), "operationId {id} is used twice");
+    }
 }
 
 #[cfg(test)]

@@ -11,4 +11,5 @@ mod crud;
 mod isolation;
 mod lifecycle;
 mod listing;
+mod openapi;
 mod query_plans;
