@@ -153,6 +153,7 @@ pub async fn fetch_spec(base_url: &str) -> Value {
 /// of `contract` (ARCHITECTURE §4, written out by hand in the service's test): a route served
 /// but missing from the contract fails, and so does one the contract has but the app does not
 /// register (registering a handler is what documents it).
+#[track_caller]
 pub fn assert_lists_exactly<'a>(
     spec: &Value,
     contract: impl IntoIterator<Item = (&'a str, &'a str)>,
@@ -334,6 +335,7 @@ pub async fn assert_answer_fits(
 /// response documents exactly one body: the `(media type, schema $ref)` that `expected(path)`
 /// returns ([`PROBLEM_ERRORS`] everywhere but RFC 6749 routes). The shared Problem schema is
 /// RFC 9457's shape with the field errors (every service merges it in).
+#[track_caller]
 pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, &'a str)) {
     for (method, path, operation) in operations(spec) {
         let responses = operation["responses"].as_object().expect("responses");
@@ -377,6 +379,7 @@ pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, 
 }
 
 /// The `bearer` security scheme is RFC 6750's, carrying a JWT.
+#[track_caller]
 pub fn assert_bearer_scheme(spec: &Value) {
     let bearer = &spec["components"]["securitySchemes"][BEARER];
     assert_eq!(bearer["type"], "http");
@@ -385,6 +388,7 @@ pub fn assert_bearer_scheme(spec: &Value) {
 }
 
 /// `method path` needs no credentials: it documents no security requirement.
+#[track_caller]
 pub fn assert_public(spec: &Value, method: &str, path: &str) {
     let security = &operation(spec, method, path)["security"];
     assert!(
@@ -396,6 +400,7 @@ pub fn assert_public(spec: &Value, method: &str, path: &str) {
 /// `method path` requires exactly the bearer scheme (one requirement, and no empty `{}`
 /// alternative that would make it optional) and documents each of `statuses` (the refusals a
 /// token can get: 401, and 403 where a scope is checked).
+#[track_caller]
 pub fn assert_requires_bearer(spec: &Value, method: &str, path: &str, statuses: &[u16]) {
     let operation = operation(spec, method, path);
     assert_eq!(
@@ -413,6 +418,7 @@ pub fn assert_requires_bearer(spec: &Value, method: &str, path: &str, statuses: 
 
 /// Every `$ref` in the document is local and resolves, and every operation has an
 /// `operationId` no other operation uses (client generators name methods after them).
+#[track_caller]
 pub fn assert_refs_resolve_and_operation_ids_unique(spec: &Value) {
     fn walk<'a>(node: &'a Value, refs: &mut Vec<&'a str>) {
         match node {
