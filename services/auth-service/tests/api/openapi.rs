@@ -1,7 +1,7 @@
 //! `GET /openapi.json` of the auth-service, held against ARCHITECTURE §4 (the table below), the
 //! running app and the house rules. The generic checks live in
-//! `http_problem::openapi_conformance` (shared with the tasks-service's test, which explains
-//! what each guards against); this file has what is the auth-service's own: its routes, which
+//! `http_problem::openapi_conformance` (shared with the tasks-service's test; its module docs
+//! say what each guards against); this file has what is the auth-service's own: its routes, which
 //! credentials each takes, the RFC 6749 error JSON on `/oauth/*`, and a real session.
 
 use http_problem::openapi_conformance::{
