@@ -10,8 +10,9 @@
 #   BENCH_DURATION=15    measured seconds per scenario      BENCH_WARMUP=2  warm-up seconds
 #   BENCH_USERS=1000     users (each with 20 tasks)
 #   BENCH_CONCURRENCY=256       connections for the tasks-service scenarios and storm readers
-#   BENCH_AUTH_CONCURRENCY=64   connections for sign-in and refresh, and storm sign-ins
-#   BENCH_POOL=32        database pool of each service      BENCH_LOADGEN_ARGS  extra flags
+#   BENCH_AUTH_CONCURRENCY=64   connections for sign-in and refresh
+#   BENCH_STORM_SIGN_INS=64     sign-in clients during the storm (beside the readers)
+#   BENCH_POOL=10        database pool of each service      BENCH_LOADGEN_ARGS  extra flags
 #   BENCH_SKIP_BUILD=1   reuse the release binaries already built (re-runs while tuning)
 #   BENCH_POSTGRES_HOST=127.0.0.1 / BENCH_POSTGRES_PORT=5432 (user postgres, trust auth)
 set -euo pipefail
@@ -30,7 +31,8 @@ else
 fi
 concurrency=${BENCH_CONCURRENCY:-256}
 auth_concurrency=${BENCH_AUTH_CONCURRENCY:-64}
-pool=${BENCH_POOL:-32}
+storm_sign_ins=${BENCH_STORM_SIGN_INS:-64}
+pool=${BENCH_POOL:-10}
 pg_host=${BENCH_POSTGRES_HOST:-127.0.0.1}
 pg_port=${BENCH_POSTGRES_PORT:-5432}
 
@@ -124,7 +126,7 @@ echo "==> load test: $users users, ${duration}s per scenario (+${warmup}s warm-u
   --tasks-url "http://127.0.0.1:$tasks_port" \
   --users "$users" --duration "$duration" --warmup "$warmup" \
   --concurrency "$concurrency" --auth-concurrency "$auth_concurrency" \
-  --storm-sign-ins "$auth_concurrency" \
+  --storm-sign-ins "$storm_sign_ins" \
   --watch "auth-service=$auth_pid" --watch "tasks-service=$tasks_pid" "${watch_tree[@]}" \
   ${BENCH_LOADGEN_ARGS:-} | tee "$report"
 
@@ -143,7 +145,10 @@ for name in auth-service tasks-service; do
     tail -n 5 <<<"$notes" | cut -c 1-300 | sed 's/^/    /'
   fi
 done
-echo "Report saved to $report"
+# Keep the services' logs beside the report.
+cp "$work/auth-service.log" "${report%.md}-auth-service.log"
+cp "$work/tasks-service.log" "${report%.md}-tasks-service.log"
+echo "Report (and the services' logs) saved to $report"
 
 # The micro-benchmark runs alone, after the services are gone.
 cleanup
