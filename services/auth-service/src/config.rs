@@ -29,6 +29,26 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub keys: KeySettings,
     pub throttle: ThrottleSettings,
+    pub passwords: PasswordSettings,
+}
+
+/// How much of the machine password hashing may take (see `password_hasher`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PasswordSettings {
+    /// Hashes (sign-up, sign-in, password change) running at once; more wait their turn.
+    /// Each takes one core and 19 MiB while it runs. Default: half the cores, at least one,
+    /// so a sign-in storm leaves the rest for refreshes, key requests and co-located services.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            max_concurrent_hashes: (cores / 2).max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +130,7 @@ impl Default for Settings {
             tokens: TokenSettings::default(),
             keys: KeySettings::default(),
             throttle: ThrottleSettings::default(),
+            passwords: PasswordSettings::default(),
         }
     }
 }
@@ -178,6 +199,10 @@ impl Settings {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=256).contains(&self.passwords.max_concurrent_hashes),
+            "AUTH__PASSWORDS__MAX_CONCURRENT_HASHES must be between 1 and 256"
+        );
         anyhow::ensure!(
             (60..=24 * 3600).contains(&self.tokens.access_ttl_secs),
             "AUTH__TOKENS__ACCESS_TTL_SECS must be between 60 and 86400"

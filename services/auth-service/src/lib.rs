@@ -14,6 +14,7 @@ pub mod key_rotation;
 pub mod master_key;
 pub mod oauth_clients;
 pub mod opaque_secret;
+pub mod password_hasher;
 pub mod revocations;
 pub mod routes;
 pub mod sessions;

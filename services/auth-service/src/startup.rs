@@ -14,9 +14,9 @@ use utoipa_actix_web::AppExt;
 
 use crate::access_token::AccessTokenIssuer;
 use crate::config::Settings;
-use crate::domain::PasswordHasher;
 use crate::key_rotation::{self, KeyStore};
 use crate::master_key::MasterKey;
+use crate::password_hasher::PasswordHasher;
 use crate::revocations::RevocationLog;
 use crate::signing_keys;
 use crate::throttle::SignInThrottle;
@@ -61,9 +61,9 @@ impl Application {
         let master = MasterKey::from_settings(&settings)?;
         let db = open_database(&settings).await?;
         let keys = KeyStore::new(signing_keys::load_or_create(&db, &master).await?);
-        let hasher = tokio::task::spawn_blocking(PasswordHasher::new)
+        let hasher = PasswordHasher::new(settings.passwords.max_concurrent_hashes)
             .await
-            .context("starting the password hasher")??;
+            .context("starting the password hasher")?;
 
         let tokens = AccessTokenIssuer {
             issuer: issuer.clone(),

@@ -4,5 +4,5 @@ pub mod password;
 pub mod scope;
 
 pub use email::Email;
-pub use password::{Password, PasswordHasher};
+pub use password::Password;
 pub use scope::{KNOWN_SCOPES, ScopeError, ScopeSet};

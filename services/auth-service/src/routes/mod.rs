@@ -38,15 +38,3 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(revocations::feed),
         );
 }
-
-/// Runs CPU-heavy work (argon2) on the blocking pool, keeping the request's span.
-pub(crate) async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, crate::error::ApiError> {
-    use tracing::Instrument;
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .instrument(tracing::Span::current())
-        .await
-        .map_err(|e| anyhow::anyhow!("blocking task failed: {e}").into())
-}

@@ -5,7 +5,7 @@ use actix_web::cookie::Cookie;
 use actix_web::{HttpResponse, delete, get, post, web};
 use auth_core::AuthUser;
 use chrono::{DateTime, Utc};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,7 +14,6 @@ use crate::accounts;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::routes::api_doc::TAG_SESSIONS;
-use crate::routes::run_blocking;
 use crate::routes::tokens::REFRESH_COOKIE;
 use crate::sessions;
 use crate::startup::AppState;
@@ -187,18 +186,18 @@ pub async fn change_password(
             retry_after_secs: retry_after.as_secs(),
         });
     }
-    let hasher = state.hasher.clone();
     let stored = account.password_hash.clone();
-    let current = body.current_password;
-    let new_hash = run_blocking(move || {
-        if hasher.verify(current.expose_secret(), Some(&stored)) {
-            hasher.hash(&new_password).map(Some)
-        } else {
-            Ok(None)
-        }
-    })
-    .await??
-    .ok_or_else(|| ApiError::validation("current_password", "the current password is incorrect"))?;
+    if !state
+        .hasher
+        .verify(body.current_password, Some(stored))
+        .await?
+    {
+        return Err(ApiError::validation(
+            "current_password",
+            "the current password is incorrect",
+        ));
+    }
+    let new_hash = state.hasher.hash(new_password).await?;
 
     state
         .throttle

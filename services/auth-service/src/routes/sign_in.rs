@@ -9,7 +9,6 @@ use crate::accounts;
 use crate::domain::{Email, Password};
 use crate::error::ApiError;
 use crate::routes::api_doc::TAG_ACCOUNT;
-use crate::routes::run_blocking;
 use crate::routes::tokens::{TokenResponse, token_response};
 use crate::sessions::{self, ClientInfo};
 use crate::startup::AppState;
@@ -64,8 +63,7 @@ pub async fn sign_up(
         Password::parse(body.password).map_err(|e| ApiError::validation("password", e))?;
     let name = parse_name(body.name)?;
 
-    let hasher = state.hasher.clone();
-    let hash = run_blocking(move || hasher.hash(&password)).await??;
+    let hash = state.hasher.hash(password).await?;
     let user = accounts::create_user(&state.db, &email, name, hash).await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let issued =
@@ -110,14 +108,8 @@ pub async fn sign_in(
         Some(email) => accounts::find_by_email(&state.db, email).await?,
         None => None,
     };
-    let hasher = state.hasher.clone();
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let password = body.password;
-    let matches = run_blocking(move || {
-        use secrecy::ExposeSecret;
-        hasher.verify(password.expose_secret(), stored.as_deref())
-    })
-    .await?;
+    let matches = state.hasher.verify(body.password, stored).await?;
     let user = match (matches, user) {
         (true, Some(user)) => user,
         // The attempt was already counted by `admit`.
