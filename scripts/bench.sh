@@ -9,10 +9,11 @@
 #   BENCH_QUICK=1        smoke run (< 1 minute after the build): 100 users, 2 s per scenario
 #   BENCH_DURATION=15    measured seconds per scenario      BENCH_WARMUP=2  warm-up seconds
 #   BENCH_USERS=1000     users (each with 20 tasks)
-#   BENCH_CONCURRENCY=256       connections for the tasks-service scenarios and storm readers
+#   BENCH_CONCURRENCY=256       connections for the tasks-service scenarios
+#   BENCH_STORM_READERS=32      readers during the sign-in storm (and its baseline run)
 #   BENCH_AUTH_CONCURRENCY=64   connections for sign-in and refresh
 #   BENCH_STORM_SIGN_INS=64     sign-in clients during the storm (beside the readers)
-#   BENCH_POOL=10        database pool of each service      BENCH_LOADGEN_ARGS  extra flags
+#   BENCH_POOL=32        database pool of each service (32 beat 10 by ~20 % on list)      BENCH_LOADGEN_ARGS  extra flags
 #   BENCH_SKIP_BUILD=1   reuse the release binaries already built (re-runs while tuning)
 #   BENCH_POSTGRES_HOST=127.0.0.1 / BENCH_POSTGRES_PORT=5432 (user postgres, trust auth)
 set -euo pipefail
@@ -32,7 +33,8 @@ fi
 concurrency=${BENCH_CONCURRENCY:-256}
 auth_concurrency=${BENCH_AUTH_CONCURRENCY:-64}
 storm_sign_ins=${BENCH_STORM_SIGN_INS:-64}
-pool=${BENCH_POOL:-10}
+storm_readers=${BENCH_STORM_READERS:-32}
+pool=${BENCH_POOL:-32}
 pg_host=${BENCH_POSTGRES_HOST:-127.0.0.1}
 pg_port=${BENCH_POSTGRES_PORT:-5432}
 
@@ -127,6 +129,7 @@ echo "==> load test: $users users, ${duration}s per scenario (+${warmup}s warm-u
   --users "$users" --duration "$duration" --warmup "$warmup" \
   --concurrency "$concurrency" --auth-concurrency "$auth_concurrency" \
   --storm-sign-ins "$storm_sign_ins" \
+  --storm-readers "$storm_readers" \
   --watch "auth-service=$auth_pid" --watch "tasks-service=$tasks_pid" "${watch_tree[@]}" \
   ${BENCH_LOADGEN_ARGS:-} | tee "$report"
 

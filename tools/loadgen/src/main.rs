@@ -41,7 +41,7 @@ struct Cli {
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Concurrent connections for the tasks-service scenarios (list, create, update, bad
-    /// token) and for the readers during the sign-in storm.
+    /// token).
     #[arg(long, default_value_t = 256)]
     concurrency: usize,
     /// Concurrent connections for the sign-in and refresh scenarios.
@@ -50,6 +50,13 @@ struct Cli {
     /// Concurrent sign-in clients during the storm.
     #[arg(long, default_value_t = 64)]
     storm_sign_ins: usize,
+    /// Readers (list 20 tasks) during the storm, and in the baseline run just before it at
+    /// the same concurrency. Fewer than `concurrency`: the question is what a storm does to
+    /// the latency of ordinary traffic, not to a machine already saturated by readers alone
+    /// (at saturation a closed-loop client's latency is connections / throughput, so halving
+    /// the CPU doubles it whatever the service does).
+    #[arg(long, default_value_t = 32)]
+    storm_readers: usize,
     /// Which runs to do, comma-separated (default: all, in this order).
     #[arg(long, value_enum, value_delimiter = ',')]
     scenarios: Vec<RunName>,
@@ -165,8 +172,8 @@ async fn run(cli: Cli, cores: usize) -> anyhow::Result<String> {
     Ok(report::render(&heading, &results))
 }
 
-/// A timed run: one scenario alone, or the sign-in storm (readers at full concurrency while
-/// sign-in clients keep argon2 busy).
+/// A timed run: one scenario alone, or the sign-in storm (readers while sign-in clients keep
+/// argon2 busy), after a baseline of the same readers alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum RunName {
     List,
@@ -175,16 +182,18 @@ enum RunName {
     BadToken,
     SignIn,
     Refresh,
+    StormBaseline,
     Storm,
 }
 
-const ALL_RUNS: [RunName; 7] = [
+const ALL_RUNS: [RunName; 8] = [
     RunName::List,
     RunName::Create,
     RunName::Update,
     RunName::BadToken,
     RunName::SignIn,
     RunName::Refresh,
+    RunName::StormBaseline,
     RunName::Storm,
 ];
 
@@ -203,12 +212,19 @@ fn runs(cli: &Cli) -> Vec<(String, Vec<Group>)> {
             RunName::BadToken => single(Kind::BadToken, cli.concurrency),
             RunName::SignIn => single(Kind::SignIn, cli.auth_concurrency),
             RunName::Refresh => single(Kind::Refresh, cli.auth_concurrency),
+            RunName::StormBaseline => (
+                "readers alone (storm baseline)".to_owned(),
+                vec![Group {
+                    kind: Kind::List,
+                    concurrency: cli.storm_readers,
+                }],
+            ),
             RunName::Storm => (
                 "sign-in storm".to_owned(),
                 vec![
                     Group {
                         kind: Kind::List,
-                        concurrency: cli.concurrency,
+                        concurrency: cli.storm_readers,
                     },
                     Group {
                         kind: Kind::SignIn,
