@@ -1,5 +1,7 @@
-//! actix-web extractors: `AuthUser` (a valid user access token is required) and
-//! `MaybeAuthUser` (no token is fine, an invalid one is not). Failures are RFC 9457 problems
+//! actix-web extractors: `AuthUser` (a valid user access token is required),
+//! `MaybeAuthUser` (no token is fine, an invalid one is not) and `ServiceClient` (a service's
+//! client_credentials token is required). A user token never passes as a service and a
+//! service token never passes as a user: either way the answer is 403 `insufficient_scope`. Failures are RFC 9457 problems
 //! carrying the RFC 6750 §3 `WWW-Authenticate` challenge.
 
 use std::future::{Future, ready};
@@ -68,21 +70,70 @@ impl AuthUser {
         if self.has_scope(scope) {
             return Ok(());
         }
-        let challenge = format!(
-            r#"Bearer realm="{REALM}", error="insufficient_scope", scope="{}""#,
-            quotable(scope)
-        );
-        Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "insufficient-scope",
-            "Insufficient scope",
-        )
-        .with_detail(format!(
-            "This request needs the `{}` scope.",
-            quotable(scope)
+        Err(insufficient_scope(
+            scope,
+            format!("This request needs the `{}` scope.", quotable(scope)),
         ))
-        .with_header(WWW_AUTHENTICATE, header_value(challenge)))
     }
+}
+
+/// A service (an OAuth client of our own issuer) behind a `client_credentials` access token:
+/// `sub` = `client_id`, no `sid`.
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub claims: AccessClaims,
+}
+
+impl ServiceClient {
+    /// The client behind a verified token, if it is a service token of our own issuer.
+    pub fn from_verified(token: VerifiedToken) -> Option<ServiceClient> {
+        is_service_token(&token).then(|| ServiceClient {
+            client_id: token.claims.sub.clone(),
+            scopes: token.scopes,
+            claims: token.claims,
+        })
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// As [`AuthUser::require_scope`].
+    #[allow(clippy::result_large_err)]
+    pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
+        if self.has_scope(scope) {
+            return Ok(());
+        }
+        Err(insufficient_scope(
+            scope,
+            format!("This request needs the `{}` scope.", quotable(scope)),
+        ))
+    }
+}
+
+/// Our issuer's service tokens: no session, and the subject is the client itself. Foreign
+/// issuers' tokens are never service tokens here (their clients are not ours).
+fn is_service_token(token: &VerifiedToken) -> bool {
+    token.user_ids == UserIdSource::Subject
+        && token.claims.sid.is_none()
+        && token.claims.client_id.as_deref() == Some(token.claims.sub.as_str())
+}
+
+/// 403 with the RFC 6750 §3.1 `insufficient_scope` challenge naming `scope`.
+fn insufficient_scope(scope: &str, detail: String) -> Problem {
+    let challenge = format!(
+        r#"Bearer realm="{REALM}", error="insufficient_scope", scope="{}""#,
+        quotable(scope)
+    );
+    Problem::new(
+        StatusCode::FORBIDDEN,
+        "insufficient-scope",
+        "Insufficient scope",
+    )
+    .with_detail(detail)
+    .with_header(WWW_AUTHENTICATE, header_value(challenge))
 }
 
 /// `None` only when the request has no `Authorization` header; a present but invalid token is
@@ -93,28 +144,61 @@ pub struct MaybeAuthUser(pub Option<AuthUser>);
 
 type ExtractFuture<T> = Pin<Box<dyn Future<Output = Result<T, Problem>>>>;
 
+/// The request's bearer token, verified: the part every extractor shares.
+fn verified_token(req: &HttpRequest, extractor: &'static str) -> ExtractFuture<VerifiedToken> {
+    let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
+        tracing::error!(
+            extractor,
+            "auth-core extractor used but no web::Data<auth_core::Verifier> is registered"
+        );
+        return Box::pin(ready(Err(Problem::internal())));
+    };
+    let token = match bearer_token(req) {
+        Credentials::Missing => return Box::pin(ready(Err(missing_token()))),
+        Credentials::Invalid(err) => return Box::pin(ready(Err(rejected(&err)))),
+        Credentials::Bearer(token) => token,
+    };
+    Box::pin(async move {
+        verifier
+            .verify_token(&token)
+            .await
+            .map_err(|err| rejected(&err))
+    })
+}
+
 impl FromRequest for AuthUser {
     type Error = Problem;
     type Future = ExtractFuture<AuthUser>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let Some(verifier) = req.app_data::<web::Data<Verifier>>().cloned() else {
-            tracing::error!(
-                "AuthUser used but no web::Data<auth_core::Verifier> is registered on the app"
-            );
-            return Box::pin(ready(Err(Problem::internal())));
-        };
-        let token = match bearer_token(req) {
-            Credentials::Missing => return Box::pin(ready(Err(missing_token()))),
-            Credentials::Invalid(err) => return Box::pin(ready(Err(rejected(&err)))),
-            Credentials::Bearer(token) => token,
-        };
+        let verified = verified_token(req, "AuthUser");
         Box::pin(async move {
-            verifier
-                .verify_token(&token)
-                .await
-                .and_then(AuthUser::from_verified)
-                .map_err(|err| rejected(&err))
+            let verified = verified.await?;
+            if is_service_token(&verified) {
+                return Err(insufficient_scope(
+                    "user",
+                    "A service token cannot act as a user; this route needs a user's token."
+                        .to_owned(),
+                ));
+            }
+            AuthUser::from_verified(verified).map_err(|err| rejected(&err))
+        })
+    }
+}
+
+impl FromRequest for ServiceClient {
+    type Error = Problem;
+    type Future = ExtractFuture<ServiceClient>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let verified = verified_token(req, "ServiceClient");
+        Box::pin(async move {
+            ServiceClient::from_verified(verified.await?).ok_or_else(|| {
+                insufficient_scope(
+                    "service",
+                    "This route is for services; a user's token cannot call it.".to_owned(),
+                )
+            })
         })
     }
 }

@@ -37,7 +37,7 @@ pub use claims::*;
 pub use config::{DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, UserIdSource, VerifierConfig};
 pub use error::TokenError;
 #[cfg(feature = "actix")]
-pub use extractor::{AuthUser, MaybeAuthUser};
+pub use extractor::{AuthUser, MaybeAuthUser, ServiceClient};
 pub use revocation_follower::RevocationStatus;
 pub use trusted_issuer::{TrustError, TrustedIssuer};
 pub use verified_token::{VerifiedToken, derived_user_id};

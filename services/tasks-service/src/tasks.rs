@@ -369,3 +369,14 @@ pub async fn delete<C: ConnectionTrait>(
     }
     anyhow::bail!("task {id} kept changing during {WRITE_ATTEMPTS} delete attempts")
 }
+
+/// Deletes every task of `owner` (account deletion, on a service's request); how many there
+/// were. Idempotent: a second call finds none.
+pub async fn purge_user<C: ConnectionTrait>(db: &C, owner: UserId) -> anyhow::Result<u64> {
+    let result = tasks::Entity::delete_many()
+        .filter(Column::UserId.eq(owner.0))
+        .exec(db)
+        .await
+        .context("purging a user's tasks")?;
+    Ok(result.rows_affected)
+}

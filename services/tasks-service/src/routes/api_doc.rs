@@ -6,6 +6,7 @@ use utoipa::openapi::OpenApi;
 
 pub const TAG_TASKS: &str = "tasks";
 pub const TAG_HEALTH: &str = "health";
+pub const TAG_INTERNAL: &str = "internal";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -18,6 +19,8 @@ pub const TAG_HEALTH: &str = "health";
     ),
     tags(
         (name = TAG_TASKS, description = "The caller's tasks"),
+        (name = TAG_INTERNAL, description = "For other services only: a client_credentials \
+                                            token with the route's scope; user tokens get 403"),
         (name = TAG_HEALTH, description = "Liveness and readiness"),
     )
 )]

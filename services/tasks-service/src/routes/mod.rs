@@ -8,6 +8,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod api_doc;
 mod health;
+mod internal;
 mod tasks;
 
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -20,5 +21,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(tasks::get_task)
                 .service(tasks::update_task)
                 .service(tasks::delete_task),
-        );
+        )
+        .service(scope::scope("/internal").service(internal::purge_user_tasks));
 }

@@ -188,6 +188,32 @@ impl TestApp {
         }
     }
 
+    /// A client_credentials access token for a new service client allowed `scopes`, obtained
+    /// the way a service gets one: the client is registered as `auth-service clients create`
+    /// does, then `POST /oauth/token` with HTTP Basic client authentication.
+    pub async fn service_token(&self, scopes: &str) -> String {
+        let db = auth_service::startup::open_database(&self.auth_settings)
+            .await
+            .unwrap();
+        let scope_set = auth_service::domain::ScopeSet::parse(scopes).unwrap();
+        let client = auth_service::oauth_clients::create(&db, "tasks tests", scope_set)
+            .await
+            .unwrap();
+        let _ = db.close().await;
+        use secrecy::ExposeSecret;
+        let response = self
+            .client
+            .post(format!("{}/oauth/token", self.auth_address))
+            .basic_auth(&client.client_id, Some(client.secret.expose_secret()))
+            .form(&[("grant_type", "client_credentials"), ("scope", scopes)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// A connection to the tasks-service's own database, as the service opens it.
     pub async fn tasks_db(&self) -> sea_orm::DatabaseConnection {
         tasks_service::startup::open_database(&self.tasks_settings)

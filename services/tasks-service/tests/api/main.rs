@@ -8,6 +8,7 @@ mod authentication;
 mod compat;
 mod conditional;
 mod crud;
+mod internal;
 mod isolation;
 mod lifecycle;
 mod listing;

@@ -21,18 +21,23 @@ enum Access {
     Public,
     /// A user token; the route checks a `tasks:*` scope, so 403 is a possible answer too.
     UserToken,
+    /// A service's client_credentials token (the same bearer scheme); 403 for a user token.
+    ServiceToken,
 }
 
 /// ARCHITECTURE §4: the tasks-service table plus the routes both services serve. The spec must
-/// list exactly these. `DELETE /internal/users/{user_id}/tasks` (the purge a service token with
-/// `tasks:purge` calls) and `GET /metrics` are in §4 but not served yet; add them here with
-/// their handlers.
+/// list exactly these. `GET /metrics` is in §4 but not served yet; add it here with its handler.
 const CONTRACT: &[(&str, &str, Access)] = &[
     ("GET", "/api/tasks", Access::UserToken),
     ("POST", "/api/tasks", Access::UserToken),
     ("GET", "/api/tasks/{id}", Access::UserToken),
     ("PATCH", "/api/tasks/{id}", Access::UserToken),
     ("DELETE", "/api/tasks/{id}", Access::UserToken),
+    (
+        "DELETE",
+        "/internal/users/{user_id}/tasks",
+        Access::ServiceToken,
+    ),
     ("GET", "/healthz", Access::Public),
     ("GET", "/readyz", Access::Public),
     ("GET", "/openapi.json", Access::Public),
@@ -75,7 +80,9 @@ async fn task_routes_require_a_bearer_token_and_the_rest_are_public() {
     for (method, path, access) in CONTRACT {
         match access {
             Access::Public => assert_public(&spec, method, path),
-            Access::UserToken => assert_requires_bearer(&spec, method, path, &[401, 403]),
+            Access::UserToken | Access::ServiceToken => {
+                assert_requires_bearer(&spec, method, path, &[401, 403])
+            }
         }
     }
     app.finish().await;

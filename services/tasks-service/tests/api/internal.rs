@@ -1,0 +1,125 @@
+//! `DELETE /internal/users/{user_id}/tasks` and the wall between user and service tokens: a
+//! service token with `tasks:purge` purges, idempotently; a user token never reaches an
+//! internal route, and a service token never acts as a user (403 `insufficient_scope` both
+//! ways).
+
+use serde_json::{Value, json};
+use service_database::on_both_backends;
+use service_database::testing::Backend;
+
+use crate::helpers::{TestApp, problem};
+
+on_both_backends!(
+    a_service_token_with_purge_deletes_exactly_one_users_tasks,
+    user_and_service_tokens_never_cross
+);
+
+async fn purge(app: &TestApp, token: &str, user_id: &str) -> reqwest::Response {
+    app.client
+        .delete(format!(
+            "{}/internal/users/{user_id}/tasks",
+            app.tasks_address
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn task_count(app: &TestApp, token: &str) -> usize {
+    let page: Value = app.get(token, "?limit=100").await.json().await.unwrap();
+    page["items"].as_array().unwrap().len()
+}
+
+async fn a_service_token_with_purge_deletes_exactly_one_users_tasks(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let alice = app.sign_up("alice@example.org").await;
+    let bob = app.sign_up("bob@example.org").await;
+    for n in 0..3 {
+        let body = json!({ "title": format!("task {n}") });
+        assert_eq!(
+            app.create_task(&alice.access_token, &body).await.status(),
+            201
+        );
+        assert_eq!(
+            app.create_task(&bob.access_token, &body).await.status(),
+            201
+        );
+    }
+    let service = app.service_token("tasks:purge").await;
+
+    let response = purge(&app, &service, &alice.id).await;
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({ "user_id": alice.id, "deleted": 3 }));
+    assert_eq!(task_count(&app, &alice.access_token).await, 0);
+    assert_eq!(
+        task_count(&app, &bob.access_token).await,
+        3,
+        "only Alice's tasks"
+    );
+
+    // Idempotent: again, and for a user who never had tasks.
+    let again: Value = purge(&app, &service, &alice.id).await.json().await.unwrap();
+    assert_eq!(again["deleted"], 0);
+    let nobody = uuid::Uuid::now_v7().to_string();
+    assert_eq!(purge(&app, &service, &nobody).await.status().as_u16(), 200);
+    problem(purge(&app, &service, "not-a-uuid").await, 404).await;
+    app.finish().await;
+}
+
+async fn user_and_service_tokens_never_cross(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let alice = app.sign_up("alice@example.org").await;
+    let body = json!({ "title": "keep me" });
+    assert_eq!(
+        app.create_task(&alice.access_token, &body).await.status(),
+        201
+    );
+
+    // A user token, even the victim's own, cannot purge.
+    let body = problem(purge(&app, &alice.access_token, &alice.id).await, 403).await;
+    assert_eq!(body["type"], "urn:taskgate:problem:insufficient-scope");
+    // A service token without `tasks:purge` cannot either.
+    let reader = app.service_token("tasks:read").await;
+    let response = purge(&app, &reader, &alice.id).await;
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains(r#"error="insufficient_scope", scope="tasks:purge""#),
+        "{challenge}"
+    );
+    problem(response, 403).await;
+    assert_eq!(task_count(&app, &alice.access_token).await, 1);
+
+    // A service token cannot act as a user, whatever scopes it holds.
+    let service = app
+        .service_token("tasks:read tasks:write tasks:purge")
+        .await;
+    problem(app.get(&service, "").await, 403).await;
+    problem(
+        app.create_task(&service, &json!({ "title": "x" })).await,
+        403,
+    )
+    .await;
+    // No token, or a bad one: 401 as everywhere.
+    let response = app
+        .client
+        .delete(format!(
+            "{}/internal/users/{}/tasks",
+            app.tasks_address, alice.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    problem(response, 401).await;
+    problem(purge(&app, "not.a.token", &alice.id).await, 401).await;
+    assert_eq!(task_count(&app, &alice.access_token).await, 1);
+    app.finish().await;
+}
