@@ -49,6 +49,10 @@ enum ClientsAction {
     List,
     /// Revoke a client: it gets no new tokens (its current ones expire within their lifetime).
     Revoke { client_id: String },
+    /// Give an active client a new secret (printed once); the old secret stops working.
+    RotateSecret { client_id: String },
+    /// Remove a client from the database, revoked or not.
+    Delete { client_id: String },
 }
 
 #[derive(Subcommand)]
@@ -206,6 +210,22 @@ async fn clients(settings: Settings, action: ClientsAction) -> anyhow::Result<()
                 anyhow::bail!("no active client {client_id}");
             }
             println!("revoked {client_id}");
+        }
+        ClientsAction::RotateSecret { client_id } => {
+            let db = open_database(&settings).await?;
+            let Some(secret) = oauth_clients::rotate_secret(&db, &client_id).await? else {
+                anyhow::bail!("no active client {client_id}");
+            };
+            println!("client_id:     {client_id}");
+            println!("client_secret: {}", secret.expose_secret());
+            println!("the old secret no longer works; the new one is shown only now");
+        }
+        ClientsAction::Delete { client_id } => {
+            let db = open_database(&settings).await?;
+            if !oauth_clients::delete(&db, &client_id).await? {
+                anyhow::bail!("no client {client_id}");
+            }
+            println!("deleted {client_id}");
         }
     }
     Ok(())

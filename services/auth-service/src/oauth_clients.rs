@@ -109,6 +109,44 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Resu
     Ok(updated.rows_affected == 1)
 }
 
+/// Gives an active client a new secret (shown once, stored as its SHA-256); the old one stops
+/// working at once. `None` if there is no such active client. Tokens already issued stay
+/// valid until they expire (5–15 minutes), like after `revoke`.
+pub async fn rotate_secret<C: ConnectionTrait>(
+    db: &C,
+    client_id: &str,
+) -> anyhow::Result<Option<SecretString>> {
+    let secret = opaque_secret::generate();
+    let updated = oauth_clients::Entity::update_many()
+        .col_expr(
+            oauth_clients::Column::SecretHash,
+            Expr::value(opaque_secret::sha256_hex(secret.expose_secret())),
+        )
+        .filter(oauth_clients::Column::ClientId.eq(client_id))
+        .filter(oauth_clients::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .context("rotating an OAuth client's secret")?;
+    if updated.rows_affected != 1 {
+        return Ok(None);
+    }
+    tracing::info!(%client_id, "rotated an OAuth client's secret");
+    Ok(Some(secret))
+}
+
+/// Removes a client, revoked or not, from the database. True if it existed.
+pub async fn delete<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Result<bool> {
+    let deleted = oauth_clients::Entity::delete_many()
+        .filter(oauth_clients::Column::ClientId.eq(client_id))
+        .exec(db)
+        .await
+        .context("deleting an OAuth client")?;
+    if deleted.rows_affected == 1 {
+        tracing::info!(%client_id, "deleted an OAuth client");
+    }
+    Ok(deleted.rows_affected == 1)
+}
+
 /// Whether `client_id` names a client that is not revoked.
 pub async fn is_active<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Result<bool> {
     Ok(find(db, client_id)

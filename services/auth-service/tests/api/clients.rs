@@ -684,3 +684,49 @@ async fn revoke_and_introspect_need_their_own_scopes(backend: Backend) {
     assert_eq!(refreshed.status().as_u16(), 200);
     app.finish().await;
 }
+
+on_both_backends!(rotating_a_secret_and_deleting_a_client);
+
+/// `clients rotate-secret`: the new secret works and the old one is `invalid_client` at once.
+/// `clients delete`: the client is gone from the list and cannot authenticate.
+async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (id, old_secret) = app.create_client("rotating", "tasks:purge").await;
+    let (db, _) = app.key_admin().await;
+    let new_secret = auth_service::oauth_clients::rotate_secret(&db, &id)
+        .await
+        .unwrap()
+        .expect("an active client gets a new secret");
+    use secrecy::ExposeSecret;
+    let new_secret = new_secret.expose_secret().to_owned();
+    assert_ne!(new_secret, old_secret);
+    let (status, body) = service_token(&app, Auth::Basic(&id, &new_secret), None).await;
+    assert_eq!(status, 200, "{body}");
+    let grant = [("grant_type", "client_credentials")];
+    assert_invalid_client(
+        post_form(&app, "/oauth/token", Auth::Basic(&id, &old_secret), &grant).await,
+    )
+    .await;
+    assert!(
+        auth_service::oauth_clients::rotate_secret(&db, "svc-00000000-0000-7000-8000-000000000000")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    assert!(auth_service::oauth_clients::delete(&db, &id).await.unwrap());
+    assert!(!auth_service::oauth_clients::delete(&db, &id).await.unwrap());
+    assert!(
+        auth_service::oauth_clients::list(&db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_invalid_client(
+        post_form(&app, "/oauth/token", Auth::Basic(&id, &new_secret), &grant).await,
+    )
+    .await;
+    app.finish().await;
+}
