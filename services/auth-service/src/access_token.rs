@@ -19,6 +19,9 @@ pub struct AccessTokenIssuer {
     pub issuer: String,
     pub audience: String,
     pub ttl_secs: i64,
+    /// Lifetime of service (client_credentials) tokens: shorter, as nothing can revoke them
+    /// (they have no session) and a service can always fetch a new one.
+    pub service_ttl_secs: i64,
 }
 
 impl AccessTokenIssuer {
@@ -35,6 +38,7 @@ impl AccessTokenIssuer {
             Some(session_id.to_string()),
             USER_SCOPES.to_owned(),
             FIRST_PARTY_CLIENT_ID,
+            self.ttl_secs,
         )
     }
 
@@ -51,6 +55,7 @@ impl AccessTokenIssuer {
             None,
             scopes.to_string(),
             client_id,
+            self.service_ttl_secs,
         )
     }
 
@@ -61,13 +66,14 @@ impl AccessTokenIssuer {
         sid: Option<String>,
         scope: String,
         client_id: &str,
+        ttl_secs: i64,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub,
             aud: self.audience.clone(),
-            exp: now + self.ttl_secs,
+            exp: now + ttl_secs,
             iat: now,
             nbf: now,
             jti: Uuid::now_v7().to_string(),

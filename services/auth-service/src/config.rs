@@ -73,6 +73,8 @@ pub struct DatabaseSettings {
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     pub access_ttl_secs: u64,
+    /// Lifetime of service (client_credentials) access tokens.
+    pub service_ttl_secs: u64,
     /// Absolute lifetime of a session (its refresh tokens), from sign-in.
     pub session_ttl_secs: u64,
     pub audience: String,
@@ -168,6 +170,7 @@ impl Default for TokenSettings {
     fn default() -> Self {
         Self {
             access_ttl_secs: 15 * 60,
+            service_ttl_secs: 5 * 60,
             session_ttl_secs: 7 * 24 * 60 * 60,
             audience: "tasks-api".into(),
             refresh_reuse_grace_secs: 2,
@@ -206,6 +209,10 @@ impl Settings {
         anyhow::ensure!(
             (60..=24 * 3600).contains(&self.tokens.access_ttl_secs),
             "AUTH__TOKENS__ACCESS_TTL_SECS must be between 60 and 86400"
+        );
+        anyhow::ensure!(
+            (60..=self.tokens.access_ttl_secs).contains(&self.tokens.service_ttl_secs),
+            "AUTH__TOKENS__SERVICE_TTL_SECS must be between 60 and the access token lifetime"
         );
         anyhow::ensure!(
             self.tokens.session_ttl_secs >= self.tokens.access_ttl_secs,

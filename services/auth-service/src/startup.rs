@@ -69,6 +69,7 @@ impl Application {
             issuer: issuer.clone(),
             audience: settings.tokens.audience.clone(),
             ttl_secs: i64::try_from(settings.tokens.access_ttl_secs)?,
+            service_ttl_secs: i64::try_from(settings.tokens.service_ttl_secs)?,
         };
         // /me verifies our own tokens with the same rules as every other validator.
         let verifier = Verifier::from_jwks(

@@ -122,7 +122,8 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
         let (status, body) = service_token(&app, auth, None).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["token_type"], "Bearer");
-        assert_eq!(body["expires_in"], 900);
+        // Service tokens live 5 minutes (user tokens 15).
+        assert_eq!(body["expires_in"], 300);
         // The default: everything the client is allowed, in canonical order.
         assert_eq!(body["scope"], "tasks:read tasks:purge");
         assert!(
@@ -136,6 +137,10 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
         assert_eq!(claims["scope"], "tasks:read tasks:purge");
         assert_eq!(claims["aud"], "tasks-api");
         assert_eq!(claims["iss"], app.issuer.as_str());
+        assert_eq!(
+            claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+            300
+        );
         assert!(
             claims.get("sid").is_none(),
             "a service token has no session"

@@ -123,7 +123,7 @@ async fn client_credentials(
     Ok(no_store_json(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: state.tokens.ttl_secs,
+        expires_in: state.tokens.service_ttl_secs,
         refresh_token: None,
         scope: scopes.to_string(),
     }))
