@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_users_sessions_keys;
 mod m20261125_000002_revocations_throttling;
 mod m20261125_000003_oauth_clients;
+mod m20261125_000004_purge_outbox;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_users_sessions_keys::Migration),
             Box::new(m20261125_000002_revocations_throttling::Migration),
             Box::new(m20261125_000003_oauth_clients::Migration),
+            Box::new(m20261125_000004_purge_outbox::Migration),
         ]
     }
 }

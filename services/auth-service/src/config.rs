@@ -30,6 +30,38 @@ pub struct Settings {
     pub keys: KeySettings,
     pub throttle: ThrottleSettings,
     pub passwords: PasswordSettings,
+    pub purge: PurgeSettings,
+}
+
+/// Where account deletions are delivered (`purge_delivery`): the tasks-service, called as a
+/// confidential client with the `tasks:purge` scope. Without `tasks_url`, deletions still
+/// happen and wait in the outbox until it is set.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PurgeSettings {
+    /// The tasks-service's base URL, e.g. `http://127.0.0.1:8082`.
+    pub tasks_url: Option<String>,
+    /// An OAuth client (`auth-service clients create --scope tasks:purge`) and its secret.
+    pub client_id: Option<String>,
+    pub client_secret: Option<SecretString>,
+    /// How often the worker looks for due deliveries.
+    pub poll_interval_ms: u64,
+    /// The first retry's delay; it doubles with each failure, up to `retry_max_secs`.
+    pub retry_base_ms: u64,
+    pub retry_max_secs: u64,
+}
+
+impl Default for PurgeSettings {
+    fn default() -> Self {
+        Self {
+            tasks_url: None,
+            client_id: None,
+            client_secret: None,
+            poll_interval_ms: 500,
+            retry_base_ms: 1000,
+            retry_max_secs: 300,
+        }
+    }
 }
 
 /// How much of the machine password hashing may take (see `password_hasher`).
@@ -133,6 +165,7 @@ impl Default for Settings {
             keys: KeySettings::default(),
             throttle: ThrottleSettings::default(),
             passwords: PasswordSettings::default(),
+            purge: PurgeSettings::default(),
         }
     }
 }
@@ -202,6 +235,23 @@ impl Settings {
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.purge.tasks_url {
+            anyhow::ensure!(
+                url.starts_with("http://") || url.starts_with("https://"),
+                "AUTH__PURGE__TASKS_URL must be an http(s) URL"
+            );
+            anyhow::ensure!(
+                self.purge.client_id.is_some() && self.purge.client_secret.is_some(),
+                "AUTH__PURGE__TASKS_URL needs AUTH__PURGE__CLIENT_ID and AUTH__PURGE__CLIENT_SECRET"
+            );
+        }
+        anyhow::ensure!(
+            (10..=60_000).contains(&self.purge.poll_interval_ms)
+                && (10..=600_000).contains(&self.purge.retry_base_ms)
+                && (1..=86_400).contains(&self.purge.retry_max_secs),
+            "AUTH__PURGE__POLL_INTERVAL_MS (10–60000), RETRY_BASE_MS (10–600000) and \
+             RETRY_MAX_SECS (1–86400) are out of range"
+        );
         anyhow::ensure!(
             (1..=256).contains(&self.passwords.max_concurrent_hashes),
             "AUTH__PASSWORDS__MAX_CONCURRENT_HASHES must be between 1 and 256"

@@ -4,6 +4,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access_token;
+pub mod account_deletion;
 pub mod accounts;
 pub mod clock;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod master_key;
 pub mod oauth_clients;
 pub mod opaque_secret;
 pub mod password_hasher;
+pub mod purge_delivery;
 pub mod revocations;
 pub mod routes;
 pub mod sessions;

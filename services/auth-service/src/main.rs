@@ -32,6 +32,20 @@ enum Command {
         #[command(subcommand)]
         action: ClientsAction,
     },
+    /// The purge outbox: account deletions and their delivery to the tasks-service.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// The newest records: user, attempts, next attempt, delivered, last error.
+    List {
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -90,6 +104,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Keys { action } => keys(settings, action).await?,
         Command::Clients { action } => clients(settings, action).await?,
+        Command::Outbox {
+            action: OutboxAction::List { limit },
+        } => outbox_list(settings, limit).await?,
     }
     Ok(())
 }
@@ -227,6 +244,28 @@ async fn clients(settings: Settings, action: ClientsAction) -> anyhow::Result<()
             }
             println!("deleted {client_id}");
         }
+    }
+    Ok(())
+}
+
+async fn outbox_list(settings: Settings, limit: u64) -> anyhow::Result<()> {
+    let db = open_database(&settings).await?;
+    println!(
+        "{:<36} {:<32} {:>8} {:<32} {:<32} last error",
+        "user_id", "created", "attempts", "next attempt", "delivered"
+    );
+    for record in auth_service::account_deletion::list_outbox(&db, limit).await? {
+        println!(
+            "{:<36} {:<32} {:>8} {:<32} {:<32} {}",
+            record.user_id,
+            record.created_at.to_rfc3339(),
+            record.attempts,
+            record.next_attempt_at.to_rfc3339(),
+            record
+                .delivered_at
+                .map_or("-".to_owned(), |t| t.to_rfc3339()),
+            record.last_error.as_deref().unwrap_or("-")
+        );
     }
     Ok(())
 }

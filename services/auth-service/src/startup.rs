@@ -95,6 +95,7 @@ impl Application {
         });
         let verifier = web::Data::new(verifier);
         spawn_housekeeping(state.clone(), verifier.clone(), &settings)?;
+        spawn_purge_delivery(state.clone(), &settings)?;
         let json_config = web::JsonConfig::default()
             .limit(16 * 1024)
             .error_handler(json_error_handler);
@@ -164,6 +165,43 @@ pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnec
 /// Every `reload_interval`: follow key changes made by another replica (or the CLI), rotate
 /// when due, delete keys retired long enough, forget expired revocations. The task ends with
 /// the server (it holds only weak references).
+/// Delivers account deletions to the tasks-service (`purge_delivery`) while the app lives.
+fn spawn_purge_delivery(state: web::Data<AppState>, settings: &Settings) -> anyhow::Result<()> {
+    let purge = &settings.purge;
+    let (Some(url), Some(client_id), Some(secret)) =
+        (&purge.tasks_url, &purge.client_id, &purge.client_secret)
+    else {
+        tracing::warn!(
+            "AUTH__PURGE__TASKS_URL is not set: deleted accounts' tasks wait in the outbox \
+             (`auth-service outbox list`) until it is"
+        );
+        return Ok(());
+    };
+    let delivery = crate::purge_delivery::PurgeDelivery::new(
+        url,
+        client_id.clone(),
+        secret.clone(),
+        std::time::Duration::from_millis(purge.retry_base_ms),
+        std::time::Duration::from_secs(purge.retry_max_secs),
+    )?;
+    let period = std::time::Duration::from_millis(purge.poll_interval_ms);
+    let state = Arc::downgrade(&state.into_inner());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(state) = state.upgrade() else {
+                break;
+            };
+            if let Err(error) = delivery.deliver_due(&state).await {
+                tracing::warn!(error = ?error, "purge delivery round failed; retrying");
+            }
+        }
+    });
+    Ok(())
+}
+
 fn spawn_housekeeping(
     state: web::Data<AppState>,
     verifier: web::Data<Verifier>,

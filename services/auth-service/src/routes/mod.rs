@@ -35,6 +35,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(sessions::list)
                 .service(sessions::revoke)
                 .service(sessions::change_password)
+                .service(sessions::delete_account)
                 .service(revocations::feed),
         );
 }

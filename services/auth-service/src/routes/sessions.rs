@@ -1,4 +1,4 @@
-//! Sign-out, the session list, and password change: each revocation reaches every validator
+//! Sign-out, the session list, password change and account deletion: each revocation reaches every validator
 //! through the revocation feed.
 
 use actix_web::cookie::Cookie;
@@ -27,6 +27,35 @@ pub(crate) async fn live_session(state: &AppState, user: &AuthUser) -> Result<Uu
         .await?
         .map(|session| session.id)
         .ok_or(ApiError::SessionRevoked)
+}
+
+/// Checks a signed-in user's password again before a sensitive change, throttled like
+/// sign-in (a stolen access token must not become an unlimited password oracle). A wrong
+/// password is a 422 naming `field`.
+pub(crate) async fn recheck_password(
+    state: &AppState,
+    req: &actix_web::HttpRequest,
+    account: &crate::entities::users::Model,
+    password: SecretString,
+    field: &'static str,
+) -> Result<(), ApiError> {
+    let email = Email::parse(&account.email).ok();
+    let client = crate::routes::sign_in::client_info(req);
+    let throttle_keys = ThrottleKeys::new(email.as_ref(), &account.email, client.ip.as_deref());
+    if let Err(retry_after) = state.throttle.admit(&state.db, &throttle_keys).await? {
+        return Err(ApiError::Throttled {
+            retry_after_secs: retry_after.as_secs(),
+        });
+    }
+    let stored = account.password_hash.clone();
+    if !state.hasher.verify(password, Some(stored)).await? {
+        return Err(ApiError::validation(field, "the password is incorrect"));
+    }
+    state
+        .throttle
+        .record_success(&state.db, &throttle_keys)
+        .await?;
+    Ok(())
 }
 
 /// Signs out.
@@ -176,33 +205,15 @@ pub async fn change_password(
         .await?
         .ok_or(ApiError::AccountGone)?;
 
-    // Guessing the current password here is throttled like sign-in (a stolen access token
-    // must not become an unlimited password oracle).
-    let email = Email::parse(&account.email).ok();
-    let client = crate::routes::sign_in::client_info(&req);
-    let throttle_keys = ThrottleKeys::new(email.as_ref(), &account.email, client.ip.as_deref());
-    if let Err(retry_after) = state.throttle.admit(&state.db, &throttle_keys).await? {
-        return Err(ApiError::Throttled {
-            retry_after_secs: retry_after.as_secs(),
-        });
-    }
-    let stored = account.password_hash.clone();
-    if !state
-        .hasher
-        .verify(body.current_password, Some(stored))
-        .await?
-    {
-        return Err(ApiError::validation(
-            "current_password",
-            "the current password is incorrect",
-        ));
-    }
+    recheck_password(
+        &state,
+        &req,
+        &account,
+        body.current_password,
+        "current_password",
+    )
+    .await?;
     let new_hash = state.hasher.hash(new_password).await?;
-
-    state
-        .throttle
-        .record_success(&state.db, &throttle_keys)
-        .await?;
     accounts::set_password_hash(&state.db, user.user_id, new_hash).await?;
     for session in sessions::list_live(&state.db, user.user_id).await? {
         if session.id != current_session {
@@ -210,4 +221,59 @@ pub async fn change_password(
         }
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccount {
+    /// The account's password, checked again.
+    #[schema(value_type = String, format = Password)]
+    password: SecretString,
+}
+
+/// Deletes the account.
+///
+/// Checks the password again (throttled like sign-in), then in one transaction deletes the
+/// user with every session, publishes a revocation cut-off for all their tokens, and queues
+/// the purge of their tasks, which the tasks-service receives even if it is down right now.
+#[utoipa::path(
+    tag = TAG_SESSIONS,
+    operation_id = "delete_account",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted; the refresh cookie is cleared"),
+        (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 422, response = http_problem::openapi::UnprocessableEntity),
+        (status = 429, response = http_problem::openapi::TooManyRequests),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[delete("/account")]
+#[tracing::instrument(skip_all, fields(user_id = %user.user_id))]
+pub async fn delete_account(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: actix_web::HttpRequest,
+    body: web::Json<DeleteAccount>,
+) -> Result<HttpResponse, ApiError> {
+    live_session(&state, &user).await?;
+    let account = accounts::find_by_id(&state.db, user.user_id)
+        .await?
+        .ok_or(ApiError::AccountGone)?;
+    recheck_password(
+        &state,
+        &req,
+        &account,
+        body.into_inner().password,
+        "password",
+    )
+    .await?;
+    if !crate::account_deletion::delete_account(&state.db, &state.revocations, user.user_id).await?
+    {
+        return Err(ApiError::AccountGone);
+    }
+    let mut clear = Cookie::build(REFRESH_COOKIE, "").path("/api/auth").finish();
+    clear.make_removal();
+    Ok(HttpResponse::NoContent().cookie(clear).finish())
 }

@@ -27,8 +27,8 @@ enum Auth {
 }
 
 /// ARCHITECTURE §4: the auth-service table plus the routes both services serve. The spec must
-/// list exactly these. `DELETE /api/auth/account` and `GET /metrics` are in §4 but not served
-/// yet (their issues are open); add them here with their handlers.
+/// list exactly these. `GET /metrics` is in §4 but not served yet; add it here with its
+/// handler.
 const CONTRACT: &[(&str, &str, Auth)] = &[
     ("POST", "/api/auth/sign-up", Auth::Public),
     ("POST", "/api/auth/sign-in", Auth::Public),
@@ -38,6 +38,7 @@ const CONTRACT: &[(&str, &str, Auth)] = &[
     ("GET", "/api/auth/sessions", Auth::Bearer),
     ("DELETE", "/api/auth/sessions/{id}", Auth::Bearer),
     ("POST", "/api/auth/password", Auth::Bearer),
+    ("DELETE", "/api/auth/account", Auth::Bearer),
     ("GET", "/.well-known/jwks.json", Auth::Public),
     ("GET", "/.well-known/openid-configuration", Auth::Public),
     (

@@ -35,6 +35,20 @@ impl TestApp {
         backend: Backend,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
     ) -> Option<Self> {
+        Self::spawn_inner(backend, false, customize).await
+    }
+
+    /// As [`TestApp::spawn`], with the auth-service delivering account deletions to this
+    /// tasks-service as a real client with `tasks:purge` (retrying every 100 ms or so).
+    pub async fn spawn_with_purge(backend: Backend) -> Option<Self> {
+        Self::spawn_inner(backend, true, |_| {}).await
+    }
+
+    async fn spawn_inner(
+        backend: Backend,
+        purge: bool,
+        customize: impl FnOnce(&mut tasks_service::config::Settings),
+    ) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
 
         let mut auth_settings = auth_service::config::Settings::default();
@@ -46,6 +60,32 @@ impl TestApp {
         auth_settings.keys.master_key = Some(SecretString::from(
             base64::engine::general_purpose::STANDARD.encode(master),
         ));
+        // The tasks-service's port is chosen before it starts, so the auth-service can be told
+        // where to deliver purges.
+        let tasks_port = if purge {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let admin = auth_service::startup::open_database(&auth_settings)
+                .await
+                .unwrap();
+            let scopes = auth_service::domain::ScopeSet::parse("tasks:purge").unwrap();
+            let client = auth_service::oauth_clients::create(&admin, "account purger", scopes)
+                .await
+                .unwrap();
+            let _ = admin.close().await;
+            auth_settings.purge.tasks_url = Some(format!("http://127.0.0.1:{port}"));
+            auth_settings.purge.client_id = Some(client.client_id);
+            auth_settings.purge.client_secret = Some(client.secret);
+            auth_settings.purge.poll_interval_ms = 50;
+            auth_settings.purge.retry_base_ms = 100;
+            auth_settings.purge.retry_max_secs = 1;
+            port
+        } else {
+            0
+        };
         let auth = auth_service::startup::Application::build(auth_settings.clone())
             .await
             .expect("auth-service starts");
@@ -55,7 +95,7 @@ impl TestApp {
         tokio::spawn(auth.run_until_stopped());
 
         let mut tasks_settings = tasks_service::config::Settings::default();
-        tasks_settings.http.port = 0;
+        tasks_settings.http.port = tasks_port;
         tasks_settings.data_dir = db.dir().to_path_buf();
         tasks_settings.database.url = Some(db.url_for("tasks"));
         tasks_settings.database.max_connections = 5;
@@ -212,6 +252,13 @@ impl TestApp {
         assert_eq!(response.status().as_u16(), 200);
         let body: Value = response.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A connection to the auth-service's database, as its CLI opens it.
+    pub async fn auth_db(&self) -> sea_orm::DatabaseConnection {
+        auth_service::startup::open_database(&self.auth_settings)
+            .await
+            .unwrap()
     }
 
     /// A connection to the tasks-service's own database, as the service opens it.

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_deletion;
 mod authentication;
 mod compat;
 mod conditional;
