@@ -32,6 +32,24 @@ PY
   return 1
 }
 
+# Account deletion reaches the tasks-service as a real OAuth client with `tasks:purge`. Its
+# credentials are made once, on the first run, and kept (mode 600) beside the SQLite files.
+mkdir -p data
+purge_env=data/purge-client.env
+if [ ! -s "$purge_env" ]; then
+  created=$("$target_dir/debug/auth-service" clients create --name "account purger (make run)" \
+    --scope tasks:purge)
+  client_id=$(printf '%s\n' "$created" | sed -n 's/^client_id: *//p')
+  client_secret=$(printf '%s\n' "$created" | sed -n 's/^client_secret: *//p')
+  (umask 077 && printf 'AUTH__PURGE__CLIENT_ID=%s\nAUTH__PURGE__CLIENT_SECRET=%s\n' \
+    "$client_id" "$client_secret" >"$purge_env")
+fi
+set -a
+# shellcheck disable=SC1090
+. "$purge_env"
+set +a
+export AUTH__PURGE__TASKS_URL=${AUTH__PURGE__TASKS_URL:-http://127.0.0.1:$tasks_port}
+
 "$target_dir/debug/auth-service" &
 pids+=($!)
 wait_ready auth-service "http://127.0.0.1:$auth_port/readyz"
