@@ -113,3 +113,87 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
     problem(response, 401).await;
     app.finish().await;
 }
+
+on_both_backends!(a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart);
+
+/// The tasks-service is down when the account is deleted; the auth-service restarts; then the
+/// tasks-service starts: the tasks are purged, by exactly one successful delivery.
+async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: Backend) {
+    let Some(mut app) = TestApp::spawn_with_purge_and_tasks_service_down(backend).await else {
+        return;
+    };
+    let alice = app.sign_up("alice@example.org").await;
+    // Her tasks, written straight into the tasks database (the service is down).
+    let tasks_db = app.tasks_db().await;
+    let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(&alice.id).unwrap());
+    for n in 0..4 {
+        let new = tasks_service::tasks::NewTask {
+            title: tasks_service::domain::TaskTitle::parse(&format!("task {n}")).unwrap(),
+            description: tasks_service::domain::Description::parse(None).unwrap(),
+            due_at: None,
+            priority: tasks_service::domain::Priority::Medium,
+        };
+        tasks_service::tasks::create(&tasks_db, owner, new)
+            .await
+            .unwrap();
+    }
+    let _ = tasks_db.close().await;
+
+    let response = app
+        .client
+        .delete(format!("{}/api/auth/account", app.auth_address))
+        .bearer_auth(&alice.access_token)
+        .json(&json!({ "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+
+    // Deliveries fail while the tasks-service is down, and are recorded as attempts.
+    let auth_db = app.auth_db().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
+            .await
+            .unwrap();
+        if records[0].attempts >= 2 {
+            assert!(records[0].delivered_at.is_none());
+            assert!(records[0].last_error.is_some());
+            break;
+        }
+        assert!(Instant::now() < deadline, "no failed attempts recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    app.restart_auth_service().await;
+    app.start_tasks_service().await;
+    while tasks_of(&app, &alice.id).await > 0 {
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "tasks not purged"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 1);
+        if records[0].delivered_at.is_some() {
+            // Delivered once: no attempt is made after success.
+            let attempts = records[0].attempts;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let later = auth_service::account_deletion::list_outbox(&auth_db, 10)
+                .await
+                .unwrap();
+            assert_eq!(later[0].attempts, attempts);
+            assert_eq!(later[0].delivered_at, records[0].delivered_at);
+            break;
+        }
+        assert!(Instant::now() < deadline, "never marked delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = auth_db.close().await;
+    app.finish().await;
+}

@@ -16,6 +16,15 @@ pub struct TestApp {
     db: TestDatabase,
 }
 
+/// Whether the auth-service delivers account purges to the tasks-service.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Purge {
+    Off,
+    On,
+    /// On, with the tasks-service not started yet.
+    OnWithTasksServiceDown,
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 
 /// A signed-up user and their tokens.
@@ -35,18 +44,51 @@ impl TestApp {
         backend: Backend,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
     ) -> Option<Self> {
-        Self::spawn_inner(backend, false, customize).await
+        Self::spawn_inner(backend, Purge::Off, customize).await
     }
 
     /// As [`TestApp::spawn`], with the auth-service delivering account deletions to this
     /// tasks-service as a real client with `tasks:purge` (retrying every 100 ms or so).
     pub async fn spawn_with_purge(backend: Backend) -> Option<Self> {
-        Self::spawn_inner(backend, true, |_| {}).await
+        Self::spawn_inner(backend, Purge::On, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_with_purge`], but the tasks-service is down until
+    /// [`TestApp::start_tasks_service`] (its port is reserved, nothing listens on it).
+    pub async fn spawn_with_purge_and_tasks_service_down(backend: Backend) -> Option<Self> {
+        Self::spawn_inner(backend, Purge::OnWithTasksServiceDown, |_| {}).await
+    }
+
+    /// Stops the auth-service and starts a new instance on the same database and issuer, as a
+    /// restart would (on a new port: the tasks-service is told where, see below).
+    pub async fn restart_auth_service(&mut self) {
+        self.auth_server.stop(true).await;
+        let mut settings = self.auth_settings.clone();
+        settings.public_url = Some(self.issuer.clone());
+        let auth = auth_service::startup::Application::build(settings)
+            .await
+            .expect("auth-service restarts");
+        self.auth_address = format!("http://127.0.0.1:{}", auth.port());
+        self.auth_server = auth.handle();
+        tokio::spawn(auth.run_until_stopped());
+    }
+
+    /// Starts the tasks-service on its reserved port, fetching keys and the revocation feed
+    /// from the current auth-service instance.
+    pub async fn start_tasks_service(&self) {
+        let mut settings = self.tasks_settings.clone();
+        settings.auth.jwks_url = Some(format!("{}/.well-known/jwks.json", self.auth_address));
+        settings.auth.revocation_feed_url =
+            Some(format!("{}/api/auth/revocations", self.auth_address));
+        let tasks = tasks_service::startup::Application::build(settings)
+            .await
+            .expect("tasks-service starts");
+        tokio::spawn(tasks.run_until_stopped());
     }
 
     async fn spawn_inner(
         backend: Backend,
-        purge: bool,
+        purge: Purge,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
     ) -> Option<Self> {
         let db = TestDatabase::create(backend).await?;
@@ -62,7 +104,7 @@ impl TestApp {
         ));
         // The tasks-service's port is chosen before it starts, so the auth-service can be told
         // where to deliver purges.
-        let tasks_port = if purge {
+        let tasks_port = if purge != Purge::Off {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
@@ -101,11 +143,16 @@ impl TestApp {
         tasks_settings.database.max_connections = 5;
         tasks_settings.auth.issuer_url = issuer.clone();
         customize(&mut tasks_settings);
-        let tasks = tasks_service::startup::Application::build(tasks_settings.clone())
-            .await
-            .expect("tasks-service starts");
-        let tasks_address = format!("http://127.0.0.1:{}", tasks.port());
-        tokio::spawn(tasks.run_until_stopped());
+        let tasks_address = if purge == Purge::OnWithTasksServiceDown {
+            format!("http://127.0.0.1:{tasks_port}")
+        } else {
+            let tasks = tasks_service::startup::Application::build(tasks_settings.clone())
+                .await
+                .expect("tasks-service starts");
+            let address = format!("http://127.0.0.1:{}", tasks.port());
+            tokio::spawn(tasks.run_until_stopped());
+            address
+        };
 
         Some(Self {
             auth_address,
