@@ -197,3 +197,115 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
     let _ = auth_db.close().await;
     app.finish().await;
 }
+
+/// Two auth-service replicas deliver one outbox (Postgres, where `FOR UPDATE SKIP LOCKED`
+/// decides): every deleted account's purge reaches the tasks-service exactly once. A proxy in
+/// front of the tasks-service counts the calls and answers slowly, so the replicas' rounds
+/// overlap while a delivery is in flight.
+#[tokio::test]
+async fn two_auth_replicas_deliver_each_purge_once() {
+    let proxy = CountingProxy::start().await;
+    let Some(app) = TestApp::spawn_with_purge_via(Backend::Postgres, &proxy.url).await else {
+        return;
+    };
+    *proxy.target.lock().unwrap() = app.tasks_address.clone();
+    app.start_auth_replica().await;
+
+    let mut users = Vec::new();
+    for n in 0..8 {
+        let user = app.sign_up(&format!("user{n}@example.org")).await;
+        let body = json!({ "title": "mine" });
+        assert_eq!(
+            app.create_task(&user.access_token, &body).await.status(),
+            201
+        );
+        users.push(user);
+    }
+    let deletions = users.iter().map(|user| {
+        app.client
+            .delete(format!("{}/api/auth/account", app.auth_address))
+            .bearer_auth(&user.access_token)
+            .json(&json!({ "password": PASSWORD }))
+            .send()
+    });
+    for response in futures_util::future::join_all(deletions).await {
+        assert_eq!(response.unwrap().status().as_u16(), 204);
+    }
+
+    let auth_db = app.auth_db().await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while auth_service::account_deletion::undelivered(&auth_db)
+        .await
+        .unwrap()
+        > 0
+    {
+        assert!(Instant::now() < deadline, "purges not delivered");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Later rounds of either replica must not deliver anything again.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let calls = proxy.calls.lock().unwrap().clone();
+    for user in &users {
+        let path = format!("/internal/users/{}/tasks", user.id);
+        assert_eq!(calls.get(&path), Some(&1), "{path}: {calls:?}");
+        assert_eq!(tasks_of(&app, &user.id).await, 0);
+    }
+    assert_eq!(calls.len(), users.len());
+    let _ = auth_db.close().await;
+    app.finish().await;
+}
+
+/// Forwards `DELETE`s to the tasks-service after a pause, counting them by path.
+struct CountingProxy {
+    url: String,
+    target: std::sync::Arc<std::sync::Mutex<String>>,
+    calls: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
+}
+
+impl CountingProxy {
+    async fn start() -> Self {
+        use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+        let target = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let calls = std::sync::Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let (forward_to, counted) = (target.clone(), calls.clone());
+        let client = reqwest::Client::new();
+        let server = HttpServer::new(move || {
+            let (forward_to, counted, client) =
+                (forward_to.clone(), counted.clone(), client.clone());
+            App::new().default_service(web::to(move |req: HttpRequest| {
+                let (forward_to, counted, client) =
+                    (forward_to.clone(), counted.clone(), client.clone());
+                async move {
+                    let path = req.path().to_owned();
+                    *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    let url = format!("{}{path}", forward_to.lock().unwrap());
+                    let authorization = req
+                        .headers()
+                        .get("authorization")
+                        .unwrap()
+                        .to_str()
+                        .unwrap()
+                        .to_owned();
+                    let answer = client
+                        .delete(url)
+                        .header("authorization", authorization)
+                        .send()
+                        .await
+                        .unwrap();
+                    let status = answer.status().as_u16();
+                    let body = answer.bytes().await.unwrap();
+                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                        .content_type("application/json")
+                        .body(body)
+                }
+            }))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .unwrap();
+        let url = format!("http://127.0.0.1:{}", server.addrs()[0].port());
+        tokio::spawn(server.run());
+        Self { url, target, calls }
+    }
+}

@@ -17,12 +17,14 @@ pub struct TestApp {
 }
 
 /// Whether the auth-service delivers account purges to the tasks-service.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum Purge {
     Off,
     On,
     /// On, with the tasks-service not started yet.
     OnWithTasksServiceDown,
+    /// On, delivered to this URL instead of the tasks-service (a test's counting proxy).
+    Via(String),
 }
 
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -57,6 +59,22 @@ impl TestApp {
     /// [`TestApp::start_tasks_service`] (its port is reserved, nothing listens on it).
     pub async fn spawn_with_purge_and_tasks_service_down(backend: Backend) -> Option<Self> {
         Self::spawn_inner(backend, Purge::OnWithTasksServiceDown, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn_with_purge`], delivering purges to `url` instead.
+    pub async fn spawn_with_purge_via(backend: Backend, url: &str) -> Option<Self> {
+        Self::spawn_inner(backend, Purge::Via(url.to_owned()), |_| {}).await
+    }
+
+    /// A second auth-service instance on the same database and issuer, with the same purge
+    /// settings: another replica delivering the same outbox.
+    pub async fn start_auth_replica(&self) {
+        let mut settings = self.auth_settings.clone();
+        settings.public_url = Some(self.issuer.clone());
+        let auth = auth_service::startup::Application::build(settings)
+            .await
+            .expect("replica starts");
+        tokio::spawn(auth.run_until_stopped());
     }
 
     /// Stops the auth-service and starts a new instance on the same database and issuer, as a
@@ -118,7 +136,10 @@ impl TestApp {
                 .await
                 .unwrap();
             let _ = admin.close().await;
-            auth_settings.purge.tasks_url = Some(format!("http://127.0.0.1:{port}"));
+            auth_settings.purge.tasks_url = Some(match &purge {
+                Purge::Via(url) => url.clone(),
+                _ => format!("http://127.0.0.1:{port}"),
+            });
             auth_settings.purge.client_id = Some(client.client_id);
             auth_settings.purge.client_secret = Some(client.secret);
             auth_settings.purge.poll_interval_ms = 50;
