@@ -7,6 +7,7 @@ mod m20261125_000001_users_sessions_keys;
 mod m20261125_000002_revocations_throttling;
 mod m20261125_000003_oauth_clients;
 mod m20261125_000004_purge_outbox;
+mod m20261125_000005_client_audience;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_revocations_throttling::Migration),
             Box::new(m20261125_000003_oauth_clients::Migration),
             Box::new(m20261125_000004_purge_outbox::Migration),
+            Box::new(m20261125_000005_client_audience::Migration),
         ]
     }
 }

@@ -34,6 +34,7 @@ impl AccessTokenIssuer {
     ) -> anyhow::Result<String> {
         self.sign(
             key,
+            &self.audience,
             user_id.to_string(),
             Some(session_id.to_string()),
             USER_SCOPES.to_owned(),
@@ -43,14 +44,17 @@ impl AccessTokenIssuer {
     }
 
     /// A service's own token (client_credentials grant): it acts for no user and no session.
+    /// `audience` is the service it calls (default: ours).
     pub fn mint_service(
         &self,
         key: &SigningKey,
         client_id: &str,
         scopes: ScopeSet,
+        audience: Option<&str>,
     ) -> anyhow::Result<String> {
         self.sign(
             key,
+            audience.unwrap_or(&self.audience),
             client_id.to_owned(),
             None,
             scopes.to_string(),
@@ -62,6 +66,7 @@ impl AccessTokenIssuer {
     fn sign(
         &self,
         key: &SigningKey,
+        audience: &str,
         sub: String,
         sid: Option<String>,
         scope: String,
@@ -72,7 +77,7 @@ impl AccessTokenIssuer {
         let claims = AccessClaims {
             iss: self.issuer.clone(),
             sub,
-            aud: self.audience.clone(),
+            aud: audience.to_owned(),
             exp: now + ttl_secs,
             iat: now,
             nbf: now,

@@ -58,6 +58,9 @@ enum ClientsAction {
         /// Space-separated scopes it may be granted: tasks:read tasks:write tasks:purge.
         #[arg(long)]
         scope: String,
+        /// The `aud` of its tokens: the service it calls (default: AUTH__TOKENS__AUDIENCE).
+        #[arg(long)]
+        audience: Option<String>,
     },
     /// List every client, revoked ones included.
     List,
@@ -194,14 +197,21 @@ async fn rotate_keys(
 
 async fn clients(settings: Settings, action: ClientsAction) -> anyhow::Result<()> {
     match action {
-        ClientsAction::Create { name, scope } => {
+        ClientsAction::Create {
+            name,
+            scope,
+            audience,
+        } => {
             // Parsed before the database opens: a typo fails fast.
             let scopes = ScopeSet::parse(&scope)?;
             let db = open_database(&settings).await?;
-            let created = oauth_clients::create(&db, &name, scopes).await?;
+            let created = oauth_clients::create(&db, &name, scopes, audience.as_deref()).await?;
             println!("client_id:     {}", created.client_id);
             println!("client_secret: {}", created.secret.expose_secret());
             println!("scopes:        {}", created.scopes);
+            if let Some(audience) = &created.audience {
+                println!("audience:      {audience}");
+            }
             println!("the secret is shown only now and cannot be recovered: store it safely");
         }
         ClientsAction::List => {

@@ -20,6 +20,7 @@ use crate::opaque_secret;
 /// as a user id (a UUID), so no validator can take a service for a user.
 pub const CLIENT_ID_PREFIX: &str = "svc-";
 const MAX_NAME_CHARS: usize = 200;
+const MAX_AUDIENCE_CHARS: usize = 200;
 /// Longer presented values are refused before any hashing or database query.
 const MAX_CLIENT_ID_BYTES: usize = 64;
 const MAX_SECRET_BYTES: usize = 256;
@@ -29,6 +30,7 @@ pub struct CreatedClient {
     pub client_id: String,
     pub secret: SecretString,
     pub scopes: ScopeSet,
+    pub audience: Option<String>,
 }
 
 /// A client whose id and secret checked out and that is not revoked.
@@ -37,22 +39,37 @@ pub struct AuthenticatedClient {
     pub client_id: String,
     /// What the client may be granted.
     pub scopes: ScopeSet,
+    /// The `aud` of its tokens; `None`: the default audience.
+    pub audience: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("the client name must be 1 to {MAX_NAME_CHARS} characters, without control characters")]
     InvalidName,
+    #[error("the audience must be 1 to {MAX_AUDIENCE_CHARS} printable ASCII characters")]
+    InvalidAudience,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Registers a client allowed `scopes` (the CLI's `clients create`).
+/// Registers a client allowed `scopes` whose tokens name `audience` (default: the service's
+/// token audience) (the CLI's `clients create`).
 pub async fn create<C: ConnectionTrait>(
     db: &C,
     name: &str,
     scopes: ScopeSet,
+    audience: Option<&str>,
 ) -> Result<CreatedClient, ClientError> {
+    let audience = audience.map(str::trim);
+    if audience.is_some_and(|aud| {
+        aud.is_empty()
+            || aud.len() > MAX_AUDIENCE_CHARS
+            || !aud.chars().all(|c| c.is_ascii_graphic())
+    }) {
+        return Err(ClientError::InvalidAudience);
+    }
+    let audience = audience.map(str::to_owned);
     let name = name.trim();
     if name.is_empty()
         || name.chars().count() > MAX_NAME_CHARS
@@ -67,6 +84,7 @@ pub async fn create<C: ConnectionTrait>(
         name: Set(name.to_owned()),
         secret_hash: Set(opaque_secret::sha256_hex(secret.expose_secret())),
         scopes: Set(scopes.to_string()),
+        audience: Set(audience.clone()),
         created_at: Set(crate::clock::now()),
         revoked_at: Set(None),
     }
@@ -78,6 +96,7 @@ pub async fn create<C: ConnectionTrait>(
         client_id,
         secret,
         scopes,
+        audience,
     })
 }
 
@@ -181,6 +200,7 @@ pub async fn authenticate<C: ConnectionTrait>(
     Ok(Some(AuthenticatedClient {
         client_id: client.client_id,
         scopes,
+        audience: client.audience,
     }))
 }
 

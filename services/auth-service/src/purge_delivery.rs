@@ -183,10 +183,12 @@ impl PurgeDelivery {
             "the purge client {} is not allowed {PURGE_SCOPE}",
             self.client_id
         );
-        let token =
-            state
-                .tokens
-                .mint_service(&state.keys.current().signer, &client.client_id, scopes)?;
+        let token = state.tokens.mint_service(
+            &state.keys.current().signer,
+            &client.client_id,
+            scopes,
+            client.audience.as_deref(),
+        )?;
         Ok(SecretString::from(token))
     }
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub secret_hash: String,
     /// Space-separated scopes the client may be granted (see `domain::ScopeSet`).
     pub scopes: String,
+    /// The `aud` of its tokens (the service it calls); `None`: the default audience.
+    pub audience: Option<String>,
     pub created_at: DateTimeUtc,
     /// Set once: a revoked client can no longer authenticate.
     pub revoked_at: Option<DateTimeUtc>,

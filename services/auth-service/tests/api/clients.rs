@@ -299,7 +299,7 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
     // The library refuses what the CLI would.
     let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
     assert!(
-        auth_service::oauth_clients::create(&db, "  ", scopes)
+        auth_service::oauth_clients::create(&db, "  ", scopes, None)
             .await
             .is_err()
     );
@@ -719,6 +719,34 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
             .await
             .unwrap()
             .is_none()
+    );
+
+    // A client's tokens name its audience, the service it calls; a bad audience is refused.
+    let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
+    let billing = auth_service::oauth_clients::create(&db, "biller", scopes, Some("billing-api"))
+        .await
+        .unwrap();
+    let (status, body) = service_token(
+        &app,
+        Auth::Basic(&billing.client_id, billing.secret.expose_secret()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        "billing-api"
+    );
+    for bad in ["", "two words", "tab\there"] {
+        assert!(matches!(
+            auth_service::oauth_clients::create(&db, "bad", scopes, Some(bad)).await,
+            Err(auth_service::oauth_clients::ClientError::InvalidAudience)
+        ));
+    }
+    assert!(
+        auth_service::oauth_clients::delete(&db, &billing.client_id)
+            .await
+            .unwrap()
     );
 
     assert!(auth_service::oauth_clients::delete(&db, &id).await.unwrap());

@@ -85,7 +85,7 @@ impl TestApp {
     pub async fn create_client(&self, name: &str, scopes: &str) -> (String, String) {
         let (db, _) = self.key_admin().await;
         let scopes = auth_service::domain::ScopeSet::parse(scopes).unwrap();
-        let created = auth_service::oauth_clients::create(&db, name, scopes)
+        let created = auth_service::oauth_clients::create(&db, name, scopes, None)
             .await
             .unwrap();
         let secret = secrecy::ExposeSecret::expose_secret(&created.secret).to_owned();

@@ -132,9 +132,10 @@ impl TestApp {
                 .await
                 .unwrap();
             let scopes = auth_service::domain::ScopeSet::parse("tasks:purge").unwrap();
-            let client = auth_service::oauth_clients::create(&admin, "account purger", scopes)
-                .await
-                .unwrap();
+            let client =
+                auth_service::oauth_clients::create(&admin, "account purger", scopes, None)
+                    .await
+                    .unwrap();
             let _ = admin.close().await;
             auth_settings.purge.tasks_url = Some(match &purge {
                 Purge::Via(url) => url.clone(),
@@ -299,12 +300,13 @@ impl TestApp {
     /// A client_credentials access token for a new service client allowed `scopes`, obtained
     /// the way a service gets one: the client is registered as `auth-service clients create`
     /// does, then `POST /oauth/token` with HTTP Basic client authentication.
-    pub async fn service_token(&self, scopes: &str) -> String {
+    /// `audience`: the client's token audience (default: the tasks-service's).
+    pub async fn service_token(&self, scopes: &str, audience: Option<&str>) -> String {
         let db = auth_service::startup::open_database(&self.auth_settings)
             .await
             .unwrap();
         let scope_set = auth_service::domain::ScopeSet::parse(scopes).unwrap();
-        let client = auth_service::oauth_clients::create(&db, "tasks tests", scope_set)
+        let client = auth_service::oauth_clients::create(&db, "tasks tests", scope_set, audience)
             .await
             .unwrap();
         let _ = db.close().await;

@@ -48,7 +48,7 @@ async fn a_service_token_with_purge_deletes_exactly_one_users_tasks(backend: Bac
             201
         );
     }
-    let service = app.service_token("tasks:purge").await;
+    let service = app.service_token("tasks:purge", None).await;
 
     let response = purge(&app, &service, &alice.id).await;
     assert_eq!(response.status().as_u16(), 200);
@@ -85,7 +85,7 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
     let body = problem(purge(&app, &alice.access_token, &alice.id).await, 403).await;
     assert_eq!(body["type"], "urn:taskgate:problem:insufficient-scope");
     // A service token without `tasks:purge` cannot either.
-    let reader = app.service_token("tasks:read").await;
+    let reader = app.service_token("tasks:read", None).await;
     let response = purge(&app, &reader, &alice.id).await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
@@ -100,7 +100,7 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
 
     // A service token cannot act as a user, whatever scopes it holds.
     let service = app
-        .service_token("tasks:read tasks:write tasks:purge")
+        .service_token("tasks:read tasks:write tasks:purge", None)
         .await;
     problem(app.get(&service, "").await, 403).await;
     problem(
@@ -120,6 +120,16 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
         .unwrap();
     problem(response, 401).await;
     problem(purge(&app, "not.a.token", &alice.id).await, 401).await;
+    // A token meant for another service (its client's audience) is not for this one.
+    let elsewhere = app.service_token("tasks:purge", Some("billing-api")).await;
+    let body = problem(purge(&app, &elsewhere, &alice.id).await, 401).await;
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not intended for this service"),
+        "{body}"
+    );
     assert_eq!(task_count(&app, &alice.access_token).await, 1);
     app.finish().await;
 }

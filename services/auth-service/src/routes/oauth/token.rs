@@ -115,10 +115,12 @@ async fn client_credentials(
             requested
         }
     };
-    let access_token =
-        state
-            .tokens
-            .mint_service(&state.keys.current().signer, &client.client_id, scopes)?;
+    let access_token = state.tokens.mint_service(
+        &state.keys.current().signer,
+        &client.client_id,
+        scopes,
+        client.audience.as_deref(),
+    )?;
     tracing::info!(client_id = %client.client_id, %scopes, "issued a service access token");
     Ok(no_store_json(TokenResponse {
         access_token,
