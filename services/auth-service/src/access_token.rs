@@ -32,15 +32,15 @@ impl AccessTokenIssuer {
         user_id: Uuid,
         session_id: Uuid,
     ) -> anyhow::Result<String> {
-        self.sign(
-            key,
+        let mut claims = self.claims(
             &self.audience,
             user_id.to_string(),
-            Some(session_id.to_string()),
-            USER_SCOPES.to_owned(),
             FIRST_PARTY_CLIENT_ID,
             self.ttl_secs,
-        )
+        );
+        claims.sid = Some(session_id.to_string());
+        claims.scope = USER_SCOPES.to_owned();
+        sign(key, &claims)
     }
 
     /// A service's own token (client_credentials grant): it acts for no user and no session.
@@ -52,29 +52,20 @@ impl AccessTokenIssuer {
         scopes: ScopeSet,
         audience: Option<&str>,
     ) -> anyhow::Result<String> {
-        self.sign(
-            key,
+        let mut claims = self.claims(
             audience.unwrap_or(&self.audience),
             client_id.to_owned(),
-            None,
-            scopes.to_string(),
             client_id,
             self.service_ttl_secs,
-        )
+        );
+        claims.scope = scopes.to_string();
+        sign(key, &claims)
     }
 
-    fn sign(
-        &self,
-        key: &SigningKey,
-        audience: &str,
-        sub: String,
-        sid: Option<String>,
-        scope: String,
-        client_id: &str,
-        ttl_secs: i64,
-    ) -> anyhow::Result<String> {
+    /// Claims valid from now for `ttl_secs`, without session or scope.
+    fn claims(&self, audience: &str, sub: String, client_id: &str, ttl_secs: i64) -> AccessClaims {
         let now = Utc::now().timestamp();
-        let claims = AccessClaims {
+        AccessClaims {
             iss: self.issuer.clone(),
             sub,
             aud: audience.to_owned(),
@@ -82,14 +73,17 @@ impl AccessTokenIssuer {
             iat: now,
             nbf: now,
             jti: Uuid::now_v7().to_string(),
-            sid,
-            scope,
+            sid: None,
+            scope: String::new(),
             client_id: Some(client_id.to_owned()),
-        };
-        let mut header = Header::new(key.algorithm);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(key.kid.clone());
-        jsonwebtoken::encode(&header, &claims, &key.encoding_key)
-            .map_err(|e| anyhow::anyhow!("signing an access token: {e}"))
+        }
     }
+}
+
+fn sign(key: &SigningKey, claims: &AccessClaims) -> anyhow::Result<String> {
+    let mut header = Header::new(key.algorithm);
+    header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+    header.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&header, claims, &key.encoding_key)
+        .map_err(|e| anyhow::anyhow!("signing an access token: {e}"))
 }
