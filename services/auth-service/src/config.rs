@@ -31,6 +31,29 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub passwords: PasswordSettings,
     pub purge: PurgeSettings,
+    /// OAuth clients declared by the deployment (`[[clients]]` in `config/auth-service.toml`
+    /// only: the `config` crate cannot express a list of tables in environment variables),
+    /// created or brought up to date at start-up.
+    pub clients: Vec<DeclaredClient>,
+}
+
+/// One `[[clients]]` table. The secret never sits in the file: `secret_env` names the
+/// environment variable holding it (a compose `environment:` entry, a Kubernetes secret).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredClient {
+    /// `svc-<uuid>`, fixed so other services' configuration can name it.
+    pub client_id: String,
+    pub name: String,
+    /// Space-separated scopes, as for `clients create --scope`.
+    pub scopes: String,
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// The environment variable that holds the secret (at least 32 characters).
+    pub secret_env: String,
+    /// Read from `secret_env` by `Settings::load`; tests set it directly.
+    #[serde(skip)]
+    pub secret: Option<SecretString>,
 }
 
 /// Where account deletions are delivered (`purge_delivery`): the tasks-service, called as a
@@ -166,6 +189,7 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             passwords: PasswordSettings::default(),
             purge: PurgeSettings::default(),
+            clients: Vec::new(),
         }
     }
 }
@@ -230,11 +254,28 @@ impl Settings {
         if settings.database.url.is_none() {
             settings.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
         }
+        for client in &mut settings.clients {
+            client.secret = std::env::var(&client.secret_env)
+                .ok()
+                .map(SecretString::from);
+        }
         settings.validate()?;
         Ok(settings)
     }
 
     pub fn validate(&self) -> anyhow::Result<()> {
+        for client in &self.clients {
+            let secret_len = client
+                .secret
+                .as_ref()
+                .map_or(0, |s| secrecy::ExposeSecret::expose_secret(s).len());
+            anyhow::ensure!(
+                secret_len >= 32,
+                "client {}: the environment variable {} must hold its secret (at least 32 characters)",
+                client.client_id,
+                client.secret_env
+            );
+        }
         if let Some(url) = &self.purge.tasks_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),

@@ -166,6 +166,53 @@ pub async fn delete<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Resu
     Ok(deleted.rows_affected == 1)
 }
 
+/// Creates or updates a client declared in configuration, so that the database says what the
+/// deployment says: its name, scopes, audience and secret, and not revoked.
+pub async fn upsert_declared<C: ConnectionTrait>(
+    db: &C,
+    declared: &crate::config::DeclaredClient,
+) -> anyhow::Result<()> {
+    let client_id = declared.client_id.as_str();
+    anyhow::ensure!(
+        is_well_formed_id(client_id),
+        "declared client {client_id}: the id must be svc-<uuid>"
+    );
+    let scopes = ScopeSet::parse(&declared.scopes)
+        .with_context(|| format!("declared client {client_id}: scopes"))?;
+    let secret = declared
+        .secret
+        .as_ref()
+        .with_context(|| format!("declared client {client_id}: no secret"))?;
+    let existing = find(db, client_id).await?;
+    let is_new = existing.is_none();
+    let mut client: oauth_clients::ActiveModel = match existing {
+        Some(model) => model.into(),
+        None => oauth_clients::ActiveModel {
+            client_id: Set(client_id.to_owned()),
+            created_at: Set(crate::clock::now()),
+            ..Default::default()
+        },
+    };
+    client.name = Set(declared.name.trim().to_owned());
+    client.secret_hash = Set(opaque_secret::sha256_hex(secret.expose_secret()));
+    client.scopes = Set(scopes.to_string());
+    client.audience = Set(declared.audience.clone());
+    client.revoked_at = Set(None);
+    if is_new {
+        client
+            .insert(db)
+            .await
+            .context("inserting a declared client")?;
+    } else {
+        client
+            .update(db)
+            .await
+            .context("updating a declared client")?;
+    }
+    tracing::info!(%client_id, %scopes, "declared OAuth client is up to date");
+    Ok(())
+}
+
 /// Whether `client_id` names a client that is not revoked.
 pub async fn is_active<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Result<bool> {
     Ok(find(db, client_id)
@@ -213,15 +260,19 @@ async fn find<C: ConnectionTrait>(
 ) -> anyhow::Result<Option<oauth_clients::Model>> {
     // Only ids we could have issued (`svc-<uuid>`) reach the database: arbitrary bytes
     // (a NUL, say) would otherwise become a database error, i.e. a 500.
-    let well_formed = client_id.len() <= MAX_CLIENT_ID_BYTES
-        && client_id
-            .strip_prefix(CLIENT_ID_PREFIX)
-            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok());
-    if !well_formed {
+    if !is_well_formed_id(client_id) {
         return Ok(None);
     }
     oauth_clients::Entity::find_by_id(client_id.to_owned())
         .one(db)
         .await
         .context("looking up an OAuth client")
+}
+
+/// An id we could have issued: `svc-<uuid>`.
+fn is_well_formed_id(client_id: &str) -> bool {
+    client_id.len() <= MAX_CLIENT_ID_BYTES
+        && client_id
+            .strip_prefix(CLIENT_ID_PREFIX)
+            .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok())
 }

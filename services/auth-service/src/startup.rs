@@ -61,6 +61,9 @@ impl Application {
         let master = MasterKey::from_settings(&settings)?;
         let db = open_database(&settings).await?;
         let keys = KeyStore::new(signing_keys::load_or_create(&db, &master).await?);
+        for client in &settings.clients {
+            crate::oauth_clients::upsert_declared(&db, client).await?;
+        }
         let hasher = PasswordHasher::new(settings.passwords.max_concurrent_hashes)
             .await
             .context("starting the password hasher")?;

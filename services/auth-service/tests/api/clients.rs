@@ -763,3 +763,61 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
     .await;
     app.finish().await;
 }
+
+on_both_backends!(clients_declared_in_config_are_brought_up_to_date);
+
+/// `[[clients]]` in config: created at start-up with the declared id, scopes and secret; a
+/// restart with a new secret (or after a revocation) makes the database say what the
+/// deployment says again.
+async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
+    const ID: &str = "svc-01935c2e-0000-7000-8000-00000000c0de";
+    let declared = |secret: &str| auth_service::config::DeclaredClient {
+        client_id: ID.to_owned(),
+        name: "account purger (compose)".to_owned(),
+        scopes: "tasks:purge".to_owned(),
+        audience: None,
+        secret_env: "PURGER_SECRET".to_owned(),
+        secret: Some(secrecy::SecretString::from(secret.to_owned())),
+    };
+    let first = "a-secret-of-at-least-thirty-two-characters";
+    let Some(app) =
+        TestApp::spawn_with(backend, |settings| settings.clients = vec![declared(first)]).await
+    else {
+        return;
+    };
+    let (status, body) = service_token(&app, Auth::Basic(ID, first), None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "tasks:purge");
+
+    // Revoked by hand, then "restarted" with a rotated secret: active again, new secret only.
+    let (db, _) = app.key_admin().await;
+    assert!(auth_service::oauth_clients::revoke(&db, ID).await.unwrap());
+    let second = "another-secret-of-at-least-thirty-two-chars";
+    auth_service::oauth_clients::upsert_declared(&db, &declared(second))
+        .await
+        .unwrap();
+    let (status, _) = service_token(&app, Auth::Basic(ID, second), None).await;
+    assert_eq!(status, 200);
+    let grant = [("grant_type", "client_credentials")];
+    assert_invalid_client(post_form(&app, "/oauth/token", Auth::Basic(ID, first), &grant).await)
+        .await;
+    assert_eq!(
+        auth_service::oauth_clients::list(&db).await.unwrap().len(),
+        1
+    );
+
+    // A declared client without its secret, or with a malformed id, stops start-up.
+    let mut settings = auth_service::config::Settings::default();
+    let mut missing = declared(first);
+    missing.secret = None;
+    settings.clients = vec![missing];
+    assert!(settings.validate().is_err());
+    let mut bad_id = declared(first);
+    bad_id.client_id = "purger".to_owned();
+    assert!(
+        auth_service::oauth_clients::upsert_declared(&db, &bad_id)
+            .await
+            .is_err()
+    );
+    app.finish().await;
+}
