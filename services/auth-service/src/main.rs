@@ -217,15 +217,16 @@ async fn clients(settings: Settings, action: ClientsAction) -> anyhow::Result<()
         ClientsAction::List => {
             let db = open_database(&settings).await?;
             println!(
-                "{:<40} {:<24} {:<36} {:<32} revoked",
-                "client_id", "name", "scopes", "created"
+                "{:<40} {:<24} {:<36} {:<16} {:<32} revoked",
+                "client_id", "name", "scopes", "audience", "created"
             );
             for client in oauth_clients::list(&db).await? {
                 println!(
-                    "{:<40} {:<24} {:<36} {:<32} {}",
+                    "{:<40} {:<24} {:<36} {:<16} {:<32} {}",
                     client.client_id,
                     client.name,
                     client.scopes,
+                    client.audience.as_deref().unwrap_or("(default)"),
                     client.created_at.to_rfc3339(),
                     client.revoked_at.map_or("-".to_owned(), |t| t.to_rfc3339())
                 );
