@@ -72,3 +72,48 @@ pub async fn undelivered<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
         .await
         .context("counting undelivered purges")
 }
+
+/// The outbox at a glance, for `/metrics`.
+pub struct OutboxStats {
+    pub undelivered: u64,
+    pub delivered: u64,
+    /// Failed delivery attempts of the records still kept.
+    pub failed_attempts: i64,
+    /// Age of the oldest undelivered record; 0 when none waits.
+    pub oldest_undelivered_secs: i64,
+}
+
+pub async fn outbox_stats<C: ConnectionTrait>(db: &C) -> anyhow::Result<OutboxStats> {
+    use sea_orm::PaginatorTrait;
+    let undelivered = undelivered(db).await?;
+    let delivered = purge_outbox::Entity::find()
+        .filter(purge_outbox::Column::DeliveredAt.is_not_null())
+        .count(db)
+        .await
+        .context("counting delivered purges")?;
+    let failed_attempts: Option<i64> = purge_outbox::Entity::find()
+        .select_only()
+        .column_as(purge_outbox::Column::Attempts.sum(), "total")
+        .into_tuple()
+        .one(db)
+        .await
+        .context("summing purge attempts")?
+        .flatten();
+    let oldest = purge_outbox::Entity::find()
+        .filter(purge_outbox::Column::DeliveredAt.is_null())
+        .order_by_asc(purge_outbox::Column::CreatedAt)
+        .one(db)
+        .await
+        .context("finding the oldest undelivered purge")?;
+    let oldest_undelivered_secs = oldest.map_or(0, |record| {
+        (crate::clock::now() - record.created_at)
+            .num_seconds()
+            .max(0)
+    });
+    Ok(OutboxStats {
+        undelivered,
+        delivered,
+        failed_attempts: failed_attempts.unwrap_or(0),
+        oldest_undelivered_secs,
+    })
+}

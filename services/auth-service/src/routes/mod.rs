@@ -9,6 +9,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod api_doc;
 mod health;
+mod metrics;
 mod oauth;
 mod revocations;
 mod sessions;
@@ -19,6 +20,7 @@ mod well_known;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(well_known::jwks)
         .service(well_known::openid_configuration)
         .service(well_known::oauth_authorization_server)

@@ -27,8 +27,7 @@ enum Auth {
 }
 
 /// ARCHITECTURE §4: the auth-service table plus the routes both services serve. The spec must
-/// list exactly these. `GET /metrics` is in §4 but not served yet; add it here with its
-/// handler.
+/// list exactly these.
 const CONTRACT: &[(&str, &str, Auth)] = &[
     ("POST", "/api/auth/sign-up", Auth::Public),
     ("POST", "/api/auth/sign-in", Auth::Public),
@@ -53,6 +52,7 @@ const CONTRACT: &[(&str, &str, Auth)] = &[
     ("GET", "/healthz", Auth::Public),
     ("GET", "/readyz", Auth::Public),
     ("GET", "/openapi.json", Auth::Public),
+    ("GET", "/metrics", Auth::Public),
 ];
 
 async fn spawn() -> (TestApp, Value) {

@@ -24,6 +24,24 @@ async fn tasks_of(app: &TestApp, user_id: &str) -> u64 {
     count
 }
 
+/// One value of the auth-service's `/metrics`.
+async fn metric(app: &TestApp, name: &str) -> f64 {
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.auth_address))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("{name} not in {text}"))
+        .parse()
+        .unwrap()
+}
+
 async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backend: Backend) {
     let Some(app) = TestApp::spawn_with_purge(backend).await else {
         return;
@@ -159,6 +177,9 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
         if records[0].attempts >= 2 {
             assert!(records[0].delivered_at.is_none());
             assert!(records[0].last_error.is_some());
+            // Operators see it in the metrics too.
+            assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 1.0);
+            assert!(metric(&app, "taskgate_purge_outbox_failed_attempts").await >= 2.0);
             break;
         }
         assert!(Instant::now() < deadline, "no failed attempts recorded");
@@ -189,6 +210,12 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
                 .unwrap();
             assert_eq!(later[0].attempts, attempts);
             assert_eq!(later[0].delivered_at, records[0].delivered_at);
+            assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 0.0);
+            assert_eq!(metric(&app, "taskgate_purge_outbox_delivered").await, 1.0);
+            assert_eq!(
+                metric(&app, "taskgate_purge_outbox_oldest_undelivered_seconds").await,
+                0.0
+            );
             break;
         }
         assert!(Instant::now() < deadline, "never marked delivered");

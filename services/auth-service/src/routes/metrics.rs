@@ -1,0 +1,56 @@
+//! `GET /metrics`: Prometheus text exposition of what an operator must see. So far the
+//! account-deletion outbox: a growing `undelivered` or oldest age means the tasks-service is
+//! not receiving purges.
+
+use actix_web::{HttpResponse, get, web};
+use std::fmt::Write;
+
+use crate::error::ApiError;
+use crate::routes::api_doc::TAG_HEALTH;
+use crate::startup::AppState;
+
+/// Prometheus metrics.
+#[utoipa::path(
+    tag = TAG_HEALTH,
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4",
+         content((String = "text/plain"))),
+        (status = 500, response = http_problem::openapi::InternalError),
+    ),
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let stats = crate::account_deletion::outbox_stats(&state.db).await?;
+    let mut body = String::new();
+    for (name, help, value) in [
+        (
+            "taskgate_purge_outbox_undelivered",
+            "Account deletions whose tasks the tasks-service has not purged yet.",
+            stats.undelivered.to_string(),
+        ),
+        (
+            "taskgate_purge_outbox_delivered",
+            "Account deletions delivered to the tasks-service (records kept).",
+            stats.delivered.to_string(),
+        ),
+        (
+            "taskgate_purge_outbox_failed_attempts",
+            "Failed purge deliveries of the records kept.",
+            stats.failed_attempts.to_string(),
+        ),
+        (
+            "taskgate_purge_outbox_oldest_undelivered_seconds",
+            "Age of the oldest undelivered account deletion (0 when none waits).",
+            stats.oldest_undelivered_secs.to_string(),
+        ),
+    ] {
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            body,
+            "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+        );
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(body))
+}
