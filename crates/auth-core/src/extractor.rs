@@ -67,13 +67,7 @@ impl AuthUser {
     // answer `Result<_, Problem>` use `?`. The size only matters on this cold path.
     #[allow(clippy::result_large_err)]
     pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
-        if self.has_scope(scope) {
-            return Ok(());
-        }
-        Err(insufficient_scope(
-            scope,
-            format!("This request needs the `{}` scope.", quotable(scope)),
-        ))
+        require_scope(&self.scopes, scope)
     }
 }
 
@@ -103,13 +97,7 @@ impl ServiceClient {
     /// As [`AuthUser::require_scope`].
     #[allow(clippy::result_large_err)]
     pub fn require_scope(&self, scope: &str) -> Result<(), Problem> {
-        if self.has_scope(scope) {
-            return Ok(());
-        }
-        Err(insufficient_scope(
-            scope,
-            format!("This request needs the `{}` scope.", quotable(scope)),
-        ))
+        require_scope(&self.scopes, scope)
     }
 }
 
@@ -119,6 +107,19 @@ fn is_service_token(token: &VerifiedToken) -> bool {
     token.user_ids == UserIdSource::Subject
         && token.claims.sid.is_none()
         && token.claims.client_id.as_deref() == Some(token.claims.sub.as_str())
+}
+
+/// `Ok` if `granted` holds `scope`, else 403 `insufficient_scope` naming it: the one scope
+/// check behind `AuthUser::require_scope` and `ServiceClient::require_scope`.
+#[allow(clippy::result_large_err)]
+fn require_scope(granted: &[String], scope: &str) -> Result<(), Problem> {
+    if granted.iter().any(|s| s == scope) {
+        return Ok(());
+    }
+    Err(insufficient_scope(
+        scope,
+        format!("This request needs the `{}` scope.", quotable(scope)),
+    ))
 }
 
 /// 403 with the RFC 6750 §3.1 `insufficient_scope` challenge naming `scope`.
