@@ -104,7 +104,7 @@ fn claims() -> Value {
         "nbf": now,
         "jti": Uuid::now_v7().to_string(),
         "sid": Uuid::now_v7().to_string(),
-        "scope": "tasks:read tasks:write",
+        "scope": auth_core::scopes::USER.join(" "),
         "client_id": "taskgate-spa",
     })
 }

@@ -12,6 +12,15 @@ use crate::claims::{Claim, DEFAULT_MAX_TOKEN_BYTES};
 /// service's active users, in about 8 MB (a bit over 800 bytes per entry, measured).
 pub const DEFAULT_VERIFIED_TOKEN_CACHE_SIZE: usize = 10_000;
 
+/// Default [`VerifierConfig::leeway`], in seconds.
+const DEFAULT_LEEWAY_SECS: u64 = 60;
+
+/// The largest clock-skew leeway any validator may be configured with, in seconds.
+/// [`crate::Verifier::connect_trusted`] refuses an issuer whose `leeway` exceeds it. The
+/// auth-service keeps revocations and retired signing keys this much longer than the tokens
+/// they concern, so a token accepted up to `leeway` past its `exp` is still checked against them.
+pub const MAX_LEEWAY_SECS: u64 = 300;
+
 #[derive(Debug, Clone)]
 pub struct VerifierConfig {
     /// Expected `iss`, compared exactly. Also picks this issuer for a token (see `Verifier`).
@@ -22,7 +31,8 @@ pub struct VerifierConfig {
     pub jwks_url: Option<String>,
     /// Allow-list; `none` can never be in it.
     pub algorithms: Vec<Algorithm>,
-    /// Clock-skew allowance for `exp` and `nbf` (whole seconds are used).
+    /// Clock-skew allowance for `exp` and `nbf` (whole seconds are used). At most
+    /// [`MAX_LEEWAY_SECS`]; the default is 60 s.
     pub leeway: Duration,
     pub max_token_bytes: usize,
     /// How often the background task refreshes the JWKS.
@@ -40,7 +50,8 @@ pub struct VerifierConfig {
     /// How this issuer's `sub` becomes a user id.
     pub user_ids: UserIdSource,
     /// This issuer's revocation feed (`GET …?since=&wait=`); `None`: no revocation checks for
-    /// its tokens. Followed by `Verifier::connect` / `connect_trusted` only.
+    /// its tokens. Followed by [`crate::Verifier::connect_trusted`] only (not by
+    /// `Verifier::from_jwks`).
     pub revocation_feed_url: Option<String>,
     /// How many of this issuer's tokens that passed every check are remembered (keyed by a
     /// digest of the whole token), so a token presented again skips signature verification.
@@ -69,7 +80,7 @@ impl VerifierConfig {
             audience: audience.into(),
             jwks_url: None,
             algorithms: vec![Algorithm::EdDSA],
-            leeway: Duration::from_secs(60),
+            leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
             max_token_bytes: DEFAULT_MAX_TOKEN_BYTES,
             refresh_interval: Duration::from_secs(5 * 60),
             min_refetch_interval: Duration::from_secs(5),

@@ -57,12 +57,8 @@ impl AuthUser {
         })
     }
 
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
-    }
-
-    /// For handlers: `user.require_scope("tasks:write")?` answers 403 `insufficient_scope`
-    /// (RFC 6750 §3.1) when the token lacks the scope.
+    /// For handlers: `user.require_scope(auth_core::scopes::TASKS_WRITE)?` answers 403
+    /// `insufficient_scope` (RFC 6750 §3.1) when the token lacks the scope.
     // `Problem` is the workspace's error response; returning it unboxed lets handlers that
     // answer `Result<_, Problem>` use `?`. The size only matters on this cold path.
     #[allow(clippy::result_large_err)]
@@ -88,10 +84,6 @@ impl ServiceClient {
             scopes: token.scopes,
             claims: token.claims,
         })
-    }
-
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|s| s == scope)
     }
 
     /// As [`AuthUser::require_scope`].

@@ -332,8 +332,14 @@ mod tests {
         ] {
             assert!(!key.accepts(other), "{other:?}");
         }
-        assert!(VerificationKey::shared_secret(&[3u8; 31], Algorithm::HS256).is_err());
-        assert!(VerificationKey::shared_secret(&[3u8; 32], Algorithm::EdDSA).is_err());
+        assert_eq!(
+            VerificationKey::shared_secret(&[3u8; 31], Algorithm::HS256).err(),
+            Some("the shared secret is shorter than 32 bytes")
+        );
+        assert_eq!(
+            VerificationKey::shared_secret(&[3u8; 32], Algorithm::EdDSA).err(),
+            Some("a shared secret verifies only HS256, HS384 or HS512")
+        );
     }
 
     #[test]

@@ -28,13 +28,16 @@ mod keys;
 mod revocation_feed;
 mod revocation_follower;
 mod revocation_set;
+pub mod scopes;
 mod trusted_issuer;
 mod verified_token;
 mod verified_token_cache;
 mod verifier;
 
 pub use claims::*;
-pub use config::{DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, UserIdSource, VerifierConfig};
+pub use config::{
+    DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, MAX_LEEWAY_SECS, UserIdSource, VerifierConfig,
+};
 pub use error::TokenError;
 #[cfg(feature = "actix")]
 pub use extractor::{AuthUser, MaybeAuthUser, ServiceClient};

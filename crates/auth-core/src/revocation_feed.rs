@@ -141,8 +141,14 @@ mod tests {
     fn missing_arrays_mean_empty_and_the_cursor_is_required() {
         let page: FeedPage = serde_json::from_str(r#"{"cursor": "7"}"#).unwrap();
         assert!(page.is_empty() && !page.reset);
-        assert!(serde_json::from_str::<FeedPage>(r#"{"reset": true}"#).is_err());
+        let err = serde_json::from_str::<FeedPage>(r#"{"reset": true}"#).unwrap_err();
+        assert!(err.to_string().contains("missing field `cursor`"), "{err}");
         // Opaque means a string: a number is a server bug, not something to guess about.
-        assert!(serde_json::from_str::<FeedPage>(r#"{"cursor": 7}"#).is_err());
+        let err = serde_json::from_str::<FeedPage>(r#"{"cursor": 7}"#).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("invalid type: integer `7`, expected a string"),
+            "{err}"
+        );
     }
 }

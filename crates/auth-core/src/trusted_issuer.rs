@@ -8,7 +8,7 @@ use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::JwkSet;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::VerifierConfig;
+use crate::config::{MAX_LEEWAY_SECS, VerifierConfig};
 use crate::issuer_verifier::{IssuerKeys, IssuerVerifier};
 use crate::jwks_cache::{KeyCache, spawn_refresh};
 use crate::jwks_fetch::JwksFetcher;
@@ -91,6 +91,14 @@ impl TrustedIssuer {
         if config.algorithms.is_empty() {
             return Err(self.invalid("no algorithm is allowed"));
         }
+        // Whole seconds, as the validators and the revocation grace use it.
+        if config.leeway.as_secs() > MAX_LEEWAY_SECS {
+            return Err(self.invalid(format!(
+                "the leeway ({} s) exceeds the maximum of {MAX_LEEWAY_SECS} s: revocations and \
+                 retired keys are only kept that much longer than the tokens they concern",
+                config.leeway.as_secs()
+            )));
+        }
         let hmac = config
             .algorithms
             .iter()
@@ -138,9 +146,10 @@ impl TrustedIssuer {
     }
 }
 
-/// Checks a whole list: each issuer on its own, and that no two issuers with the same `iss`
-/// could both claim a token (they must differ in algorithm, e.g. Better Auth's EdDSA JWKS and
-/// its HS256 secret).
+/// Checks a whole list: each issuer on its own (identity, audience, algorithms, a leeway of at
+/// most [`MAX_LEEWAY_SECS`], keys bound to their algorithm family), and that no two issuers with
+/// the same `iss` could both claim a token (they must differ in algorithm, e.g. Better Auth's
+/// EdDSA JWKS and its HS256 secret).
 pub(crate) fn check_all(issuers: &[TrustedIssuer]) -> Result<(), TrustError> {
     if issuers.is_empty() {
         return Err(TrustError::NoIssuers);
@@ -164,7 +173,7 @@ pub(crate) fn check_all(issuers: &[TrustedIssuer]) -> Result<(), TrustError> {
     Ok(())
 }
 
-pub(crate) async fn connect_jwks(config: &VerifierConfig) -> Arc<KeyCache> {
+async fn connect_jwks(config: &VerifierConfig) -> Arc<KeyCache> {
     let fetcher = JwksFetcher::new(&config.issuer, config.jwks_url.as_deref());
     let cache = Arc::new(KeyCache::remote(fetcher, config.min_refetch_interval));
     let loaded = cache.refresh().await;
@@ -184,4 +193,43 @@ pub(crate) fn fixed_cache(keys: &JwkSet) -> Arc<KeyCache> {
 
 fn is_hmac(alg: Algorithm) -> bool {
     matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn with_leeway(leeway: Duration) -> Vec<TrustedIssuer> {
+        let mut config = VerifierConfig::new("https://auth.example", "tasks-api");
+        config.leeway = leeway;
+        vec![TrustedIssuer::fixed_keys(
+            config,
+            JwkSet { keys: Vec::new() },
+        )]
+    }
+
+    #[test]
+    fn a_leeway_above_the_maximum_is_refused() {
+        let max = Duration::from_secs(MAX_LEEWAY_SECS);
+        for allowed in [Duration::ZERO, Duration::from_secs(60), max] {
+            if let Err(err) = check_all(&with_leeway(allowed)) {
+                panic!("leeway {allowed:?} refused: {err}");
+            }
+        }
+        for excessive in [max + Duration::from_secs(1), Duration::from_secs(3600)] {
+            match check_all(&with_leeway(excessive)) {
+                Err(TrustError::Invalid { issuer, reason }) => {
+                    assert_eq!(issuer, "https://auth.example");
+                    assert!(reason.contains("leeway"), "{reason}");
+                    assert!(reason.contains(&MAX_LEEWAY_SECS.to_string()), "{reason}");
+                }
+                other => {
+                    panic!("leeway {excessive:?}: expected TrustError::Invalid, got {other:?}")
+                }
+            }
+        }
+    }
 }

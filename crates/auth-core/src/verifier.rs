@@ -16,8 +16,8 @@ use crate::header::{parse_header, split_compact};
 use crate::issuer_selection::{select, unverified_issuer};
 use crate::issuer_verifier::{IssuerKeys, IssuerVerifier};
 use crate::keys::{KeyOrigin, KeySet};
-use crate::revocation_follower::{RevocationFollower, RevocationStatus};
-use crate::trusted_issuer::{TrustError, TrustedIssuer, check_all, connect_jwks, fixed_cache};
+use crate::revocation_follower::RevocationStatus;
+use crate::trusted_issuer::{TrustError, TrustedIssuer, check_all, fixed_cache};
 use crate::verified_token::VerifiedToken;
 use crate::verified_token_cache::TokenDigest;
 
@@ -42,23 +42,6 @@ struct Inner {
 }
 
 impl Verifier {
-    /// One remote issuer: tries the first JWKS fetch now (a failure is logged, not fatal: the
-    /// issuer may start later), then refreshes in the background, retrying failures with capped
-    /// backoff and serving the cached keys while the issuer is down. Follows the issuer's
-    /// revocation feed when `revocation_feed_url` is set.
-    pub async fn connect(config: VerifierConfig) -> Verifier {
-        let cache = connect_jwks(&config).await;
-        let revocations = match &config.revocation_feed_url {
-            Some(url) => Some(RevocationFollower::start(url, config.leeway).await),
-            None => None,
-        };
-        Verifier::from_issuers(vec![IssuerVerifier::new(
-            config,
-            IssuerKeys::Cached(cache),
-            revocations,
-        )])
-    }
-
     /// Fixed keys, no network (the auth-service verifies its own tokens this way; tests too).
     /// Unlike fetched sets, a fixed set may hold symmetric (`oct`) keys, each bound to its
     /// declared HS* algorithm. No revocation feed is followed here, even if configured: use
@@ -78,9 +61,16 @@ impl Verifier {
         )])
     }
 
-    /// Several trusted issuers, the first being the primary one. A token is verified by the
+    /// Several trusted issuers, the first being the primary one (a single remote issuer is
+    /// `connect_trusted(vec![TrustedIssuer::jwks(config)])`). A token is verified by the
     /// issuer its `iss` names (by its header `alg` too, when one `iss` is configured twice).
     /// Fails, before any I/O, on a list that could not be used safely (see [`TrustError`]).
+    ///
+    /// For each issuer: a [`TrustedIssuer::jwks`] one tries the first JWKS fetch now (a failure
+    /// is logged, not fatal: the issuer may start later), then refreshes in the background,
+    /// retrying failures with capped backoff and serving the cached keys while the issuer is
+    /// down. An issuer with a `revocation_feed_url` has its feed followed, the first snapshot
+    /// awaited briefly here.
     pub async fn connect_trusted(issuers: Vec<TrustedIssuer>) -> Result<Verifier, TrustError> {
         check_all(&issuers)?;
         let mut connected = Vec::with_capacity(issuers.len());

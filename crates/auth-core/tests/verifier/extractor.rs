@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::{App, HttpResponse, test, web};
-use auth_core::{AuthUser, MaybeAuthUser, Verifier};
+use auth_core::{AuthUser, MaybeAuthUser, TokenError, Verifier};
 use http_problem::Problem;
 use serde_json::{Value, json};
 
@@ -97,19 +97,32 @@ async fn a_missing_header_is_401_with_a_bare_bearer_challenge() {
 async fn a_bad_token_is_401_invalid_token() {
     let key = TestKey::generate("k1");
     let other = TestKey::generate("k2");
+    // Each refused for its own reason, named in the problem's `detail`.
     let bad_tokens = [
-        "Bearer not.a.jwt".to_owned(),
-        format!("Bearer {}", other.sign(&claims())),
-        format!("Basic {}", key.sign(&claims())),
-        "Bearer".to_owned(),
-        // Service tokens (no sid) and non-UUID subjects are not users.
-        format!("Bearer {}", key.sign(&with(claims(), "sid", Value::Null))),
-        format!(
-            "Bearer {}",
-            key.sign(&with(claims(), "sub", json!("svc-client")))
+        ("Bearer not.a.jwt".to_owned(), TokenError::Malformed),
+        (
+            format!("Bearer {}", other.sign(&claims())),
+            TokenError::UnknownKey,
+        ),
+        (
+            format!("Basic {}", key.sign(&claims())),
+            TokenError::NotBearer,
+        ),
+        ("Bearer".to_owned(), TokenError::Malformed),
+        // Tokens without a sid and non-UUID subjects are not users.
+        (
+            format!("Bearer {}", key.sign(&with(claims(), "sid", Value::Null))),
+            TokenError::MissingClaim("sid"),
+        ),
+        (
+            format!(
+                "Bearer {}",
+                key.sign(&with(claims(), "sub", json!("svc-client")))
+            ),
+            TokenError::InvalidClaim("sub"),
         ),
     ];
-    for authorization in bad_tokens {
+    for (authorization, reason) in bad_tokens {
         let (status, www, content_type, body) =
             get(Some(fixed_verifier(&[&key])), "/me", Some(&authorization)).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization}");
@@ -123,6 +136,11 @@ async fn a_bad_token_is_401_invalid_token() {
         assert_eq!(content_type.as_deref(), Some("application/problem+json"));
         let problem = problem(&body);
         assert_eq!(problem["type"], json!("urn:taskgate:problem:invalid-token"));
+        assert_eq!(
+            problem["detail"],
+            json!(reason.to_string()),
+            "{authorization}"
+        );
     }
 }
 
@@ -179,7 +197,10 @@ async fn maybe_auth_user_tells_missing_from_invalid() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(www.unwrap().contains(r#"error="invalid_token""#));
+    let www = www.unwrap();
+    assert!(www.contains(r#"error="invalid_token""#), "{www}");
+    let malformed = format!(r#"error_description="{}""#, TokenError::Malformed);
+    assert!(www.contains(&malformed), "{www}");
 
     let authorization = format!("Bearer {}", key.sign(&claims));
     let (status, _, _, body) = get(

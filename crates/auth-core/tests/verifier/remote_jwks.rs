@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use actix_web::{HttpResponse, web};
-use auth_core::{TokenError, Verifier, VerifierConfig};
+use auth_core::{TokenError, VerifierConfig};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -21,6 +21,8 @@ struct IssuerState {
     jwks_body: String,
     discovery_hits: usize,
     jwks_hits: usize,
+    /// Answer every request with 503 (still counting it), as an issuer in trouble would.
+    down: bool,
 }
 
 struct FakeIssuer {
@@ -42,6 +44,7 @@ impl FakeIssuer {
             jwks_body: jwks.to_string(),
             discovery_hits: 0,
             jwks_hits: 0,
+            down: false,
         }));
         let shared = web::Data::from(Arc::clone(&state));
         let handle = serve(listener, 1, move |cfg| {
@@ -79,6 +82,16 @@ impl FakeIssuer {
         (state.discovery_hits, state.jwks_hits)
     }
 
+    /// Discovery and JWKS requests together.
+    fn total_hits(&self) -> usize {
+        let (discovery, jwks) = self.hits();
+        discovery + jwks
+    }
+
+    fn set_down(&self, down: bool) {
+        self.state.lock().unwrap().down = down;
+    }
+
     fn sign(&self, key: &TestKey) -> String {
         key.sign(&claims_for(&self.base))
     }
@@ -91,6 +104,9 @@ impl FakeIssuer {
 async fn discovery(state: web::Data<Mutex<IssuerState>>) -> HttpResponse {
     let mut state = state.lock().unwrap();
     state.discovery_hits += 1;
+    if state.down {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     HttpResponse::Ok().json(json!({
         "issuer": state.discovery_issuer,
         "jwks_uri": format!("{}/.well-known/jwks.json", state.base),
@@ -100,6 +116,9 @@ async fn discovery(state: web::Data<Mutex<IssuerState>>) -> HttpResponse {
 async fn jwks_endpoint(state: web::Data<Mutex<IssuerState>>) -> HttpResponse {
     let mut state = state.lock().unwrap();
     state.jwks_hits += 1;
+    if state.down {
+        return HttpResponse::ServiceUnavailable().finish();
+    }
     HttpResponse::Ok()
         .content_type("application/jwk-set+json")
         .body(state.jwks_body.clone())
@@ -109,9 +128,12 @@ async fn jwks_endpoint(state: web::Data<Mutex<IssuerState>>) -> HttpResponse {
 async fn connect_discovers_the_jwks_and_verifies() {
     let key = TestKey::generate("k1");
     let issuer = FakeIssuer::start(&[&key]).await;
-    let verifier = Verifier::connect(issuer.config()).await;
+    let verifier = jwks_verifier(issuer.config()).await;
     assert!(verifier.has_keys());
-    assert!(verifier.verify(&issuer.sign(&key)).await.is_ok());
+    verifier
+        .verify(&issuer.sign(&key))
+        .await
+        .expect("verified with the discovered key");
     assert_eq!(issuer.hits(), (1, 1));
     issuer.stop().await;
 }
@@ -122,8 +144,11 @@ async fn a_configured_jwks_url_skips_discovery() {
     let issuer = FakeIssuer::start(&[&key]).await;
     let mut config = issuer.config();
     config.jwks_url = Some(format!("{}/.well-known/jwks.json", issuer.base));
-    let verifier = Verifier::connect(config).await;
-    assert!(verifier.verify(&issuer.sign(&key)).await.is_ok());
+    let verifier = jwks_verifier(config).await;
+    verifier
+        .verify(&issuer.sign(&key))
+        .await
+        .expect("verified with the configured JWKS");
     assert_eq!(issuer.hits(), (0, 1));
     issuer.stop().await;
 }
@@ -135,7 +160,7 @@ async fn unknown_kid_refetches_at_most_once_per_interval() {
     let issuer = FakeIssuer::start(&[&old]).await;
     let mut config = issuer.config();
     config.min_refetch_interval = Duration::from_millis(300);
-    let verifier = Verifier::connect(config).await;
+    let verifier = jwks_verifier(config).await;
     assert_eq!(issuer.hits(), (1, 1));
 
     // Rotation publishes a new key. Right after the initial fetch, an unknown kid does not
@@ -149,8 +174,12 @@ async fn unknown_kid_refetches_at_most_once_per_interval() {
     assert_eq!(issuer.hits(), (1, 1));
 
     // Once the interval has passed it does, and picks up the new key.
+    // On purpose: the 300 ms rate-limit interval must pass.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(verifier.verify(&new_token).await.is_ok());
+    verifier
+        .verify(&new_token)
+        .await
+        .expect("the re-fetch found the new key");
     assert_eq!(issuer.hits(), (1, 2));
 
     // A second unknown kid straight after: no request.
@@ -158,7 +187,10 @@ async fn unknown_kid_refetches_at_most_once_per_interval() {
     let err = verifier.verify(&issuer.sign(&stranger)).await.unwrap_err();
     assert_eq!(err, TokenError::UnknownKey);
     assert_eq!(issuer.hits(), (1, 2));
-    assert!(verifier.verify(&issuer.sign(&old)).await.is_ok());
+    verifier
+        .verify(&issuer.sign(&old))
+        .await
+        .expect("the old key is still published");
     issuer.stop().await;
 }
 
@@ -169,8 +201,10 @@ async fn concurrent_unknown_kids_share_one_fetch() {
     let issuer = FakeIssuer::start(&[&old]).await;
     let mut config = issuer.config();
     config.min_refetch_interval = Duration::from_millis(100);
-    let verifier = Verifier::connect(config).await;
+    let verifier = jwks_verifier(config).await;
     issuer.serve_keys(&[&old, &new]);
+    // On purpose: the 100 ms rate-limit interval since the first fetch must pass, so the
+    // unknown kid below may trigger a fetch.
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let token = issuer.sign(&new);
@@ -182,7 +216,9 @@ async fn concurrent_unknown_kids_share_one_fetch() {
         })
         .collect();
     for task in tasks {
-        assert!(task.await.unwrap().is_ok());
+        task.await
+            .unwrap()
+            .expect("every caller gets the key from the shared fetch");
     }
     assert_eq!(issuer.hits(), (1, 2));
     issuer.stop().await;
@@ -195,19 +231,35 @@ async fn cached_keys_keep_verifying_while_the_issuer_is_down() {
     let mut config = issuer.config();
     config.refresh_interval = Duration::from_millis(150);
     config.min_refetch_interval = Duration::from_millis(50);
-    let verifier = Verifier::connect(config).await;
+    let verifier = jwks_verifier(config).await;
     let token = issuer.sign(&key);
-    issuer.stop().await;
 
-    // Several background refreshes fail meanwhile.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // The issuer fails every request (503) while several background refreshes run. While it
+    // is down each refresh is one request (a failed JWKS fetch forgets the discovered URL, and
+    // a failed discovery ends the attempt), and refreshes run one after another: once a third
+    // request has arrived, the first two refreshes have failed and been handled.
+    issuer.set_down(true);
+    let before = issuer.total_hits();
+    within(Duration::from_secs(5), "two failed refreshes", async || {
+        issuer.total_hits() >= before + 3
+    })
+    .await;
     assert!(verifier.has_keys());
-    assert!(verifier.verify(&token).await.is_ok());
+    verifier
+        .verify(&token)
+        .await
+        .expect("the cached key still verifies while the issuer answers 503");
+
+    // Then it is gone altogether (connection refused).
+    issuer.stop().await;
     // An unknown kid tries the (dead) issuer and is still just an unknown key.
     let stranger = TestKey::generate("stranger");
     let err = verifier.verify(&issuer.sign(&stranger)).await.unwrap_err();
     assert_eq!(err, TokenError::UnknownKey);
-    assert!(verifier.verify(&token).await.is_ok());
+    verifier
+        .verify(&token)
+        .await
+        .expect("the cached key still verifies while the issuer is unreachable");
 }
 
 #[tokio::test]
@@ -216,7 +268,7 @@ async fn empty_or_broken_key_sets_do_not_replace_good_keys() {
     let issuer = FakeIssuer::start(&[&key]).await;
     let mut config = issuer.config();
     config.refresh_interval = Duration::from_millis(100);
-    let verifier = Verifier::connect(config).await;
+    let verifier = jwks_verifier(config).await;
     let token = issuer.sign(&key);
 
     for body in [
@@ -225,11 +277,20 @@ async fn empty_or_broken_key_sets_do_not_replace_good_keys() {
         json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "c2hvcnQ", "kid": "bad"}]})
             .to_string(),
     ] {
-        issuer.serve_body(body);
+        issuer.serve_body(body.clone());
+        // Every JWKS request from here on gets `body`. Refreshes run one after another, so once
+        // a second one has arrived the first has been handled (its result kept or refused).
         let before = issuer.hits().1;
-        tokio::time::sleep(Duration::from_millis(350)).await;
-        assert!(issuer.hits().1 > before, "the background refresh ran");
-        assert!(verifier.verify(&token).await.is_ok());
+        within(
+            Duration::from_secs(5),
+            "a refresh of the bad body",
+            async || issuer.hits().1 >= before + 2,
+        )
+        .await;
+        verifier
+            .verify(&token)
+            .await
+            .unwrap_or_else(|err| panic!("the good key was replaced by {body:?}: {err}"));
     }
     issuer.stop().await;
 }
@@ -244,8 +305,11 @@ async fn one_unparsable_key_does_not_hide_the_others() {
         json!({"kty": "EC", "crv": "P-256", "kid": "no-coordinates"}),
     );
     issuer.serve_body(body.to_string());
-    let verifier = Verifier::connect(issuer.config()).await;
-    assert!(verifier.verify(&issuer.sign(&key)).await.is_ok());
+    let verifier = jwks_verifier(issuer.config()).await;
+    verifier
+        .verify(&issuer.sign(&key))
+        .await
+        .expect("the parsable key is used");
     issuer.stop().await;
 }
 
@@ -254,7 +318,7 @@ async fn discovery_for_another_issuer_is_refused() {
     let key = TestKey::generate("k1");
     let issuer = FakeIssuer::start(&[&key]).await;
     issuer.state.lock().unwrap().discovery_issuer = "https://evil.test".to_owned();
-    let verifier = Verifier::connect(issuer.config()).await;
+    let verifier = jwks_verifier(issuer.config()).await;
     assert!(!verifier.has_keys());
     assert_eq!(issuer.hits(), (1, 0));
     let err = verifier.verify(&issuer.sign(&key)).await.unwrap_err();
@@ -269,8 +333,14 @@ async fn an_oversized_jwks_response_is_refused() {
     let mut body = jwks(&[&key]);
     body["padding"] = json!("x".repeat(300 * 1024));
     issuer.serve_body(body.to_string());
-    let verifier = Verifier::connect(issuer.config()).await;
+    let verifier = jwks_verifier(issuer.config()).await;
+    // Fetched, then refused: not merely never fetched.
+    assert_eq!(issuer.hits(), (1, 1));
     assert!(!verifier.has_keys());
+    assert_eq!(
+        verifier.verify(&issuer.sign(&key)).await.unwrap_err(),
+        TokenError::KeysUnavailable
+    );
     issuer.stop().await;
 }
 
@@ -284,7 +354,7 @@ async fn an_issuer_that_starts_later_is_picked_up_by_the_retry() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
-    let verifier = Verifier::connect(VerifierConfig::new(&base, AUDIENCE)).await;
+    let verifier = jwks_verifier(VerifierConfig::new(&base, AUDIENCE)).await;
     assert!(!verifier.has_keys());
 
     let issuer = FakeIssuer::start_on(
@@ -292,14 +362,16 @@ async fn an_issuer_that_starts_later_is_picked_up_by_the_retry() {
         jwks(&[&key]),
     )
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(8);
-    while !verifier.has_keys() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "keys were never fetched"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(verifier.verify(&issuer.sign(&key)).await.is_ok());
+    // The first retry comes 1 s after the failed start, then backoff doubles.
+    within(
+        Duration::from_secs(8),
+        "keys fetched by a retry",
+        async || verifier.has_keys(),
+    )
+    .await;
+    verifier
+        .verify(&issuer.sign(&key))
+        .await
+        .expect("verified with the late issuer's key");
     issuer.stop().await;
 }

@@ -2,8 +2,8 @@
 //! every key bound to its own algorithm (HS256 secrets vs. Ed25519 keys, both ways).
 
 use auth_core::{
-    Algorithm, Claim, SecretString, TokenError, TrustError, TrustedIssuer, UserIdSource, Verifier,
-    VerifierConfig, derived_user_id,
+    Algorithm, Claim, MAX_LEEWAY_SECS, SecretString, TokenError, TrustError, TrustedIssuer,
+    UserIdSource, Verifier, VerifierConfig, derived_user_id,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -155,7 +155,10 @@ async fn a_shared_secret_verifies_hs256_and_nothing_else() {
     assert_eq!(verified.scopes, ["tasks:read", "tasks:write"]);
     let with_kid = json!({"alg": "HS256", "kid": "whatever"});
     let token = sign_hmac(&with_kid, &claims, SECRET.as_bytes(), Algorithm::HS256);
-    assert!(verifier.verify(&token).await.is_ok());
+    verifier
+        .verify(&token)
+        .await
+        .expect("a kid in an HS256 token is ignored");
 
     let wrong = sign_hmac(&hs256, &claims, &[b'x'; 40], Algorithm::HS256);
     assert_eq!(refused(&verifier, &wrong).await, TokenError::BadSignature);
@@ -260,14 +263,20 @@ async fn one_iss_may_have_a_secret_and_a_jwks_told_apart_by_alg() {
     .await
     .unwrap();
     let claims = minimal_claims(FOREIGN, "u1");
-    assert!(verifier.verify(&foreign.sign(&claims)).await.is_ok());
+    verifier
+        .verify(&foreign.sign(&claims))
+        .await
+        .expect("EdDSA picks the JWKS issuer");
     let token = sign_hmac(
         &json!({"alg": "HS256"}),
         &claims,
         SECRET.as_bytes(),
         Algorithm::HS256,
     );
-    assert!(verifier.verify(&token).await.is_ok());
+    verifier
+        .verify(&token)
+        .await
+        .expect("HS256 picks the shared-secret issuer");
     let token = sign_hmac(
         &json!({"alg": "HS384"}),
         &claims,
@@ -310,16 +319,23 @@ async fn unsafe_trust_lists_are_refused_before_any_io() {
     assert!(reason.contains("shared secret"), "{reason}");
 
     // A shared secret: exactly one HMAC algorithm, at least 32 bytes.
-    for algorithms in [
-        vec![Algorithm::EdDSA],
-        vec![Algorithm::HS256, Algorithm::HS512],
-        vec![],
+    for (algorithms, expected) in [
+        (
+            vec![Algorithm::EdDSA],
+            "verifies only HS256, HS384 or HS512",
+        ),
+        (
+            vec![Algorithm::HS256, Algorithm::HS512],
+            "exactly one algorithm",
+        ),
+        (vec![], "no algorithm is allowed"),
     ] {
         let mut config = shared_config();
         config.algorithms = algorithms;
-        invalid(
+        let reason = invalid(
             Verifier::connect_trusted(vec![TrustedIssuer::shared_secret(config, secret())]).await,
         );
+        assert!(reason.contains(expected), "{reason}");
     }
     let short = "31-bytes-is-one-byte-too-short!";
     assert_eq!(short.len(), 31);
@@ -331,6 +347,7 @@ async fn unsafe_trust_lists_are_refused_before_any_io() {
         .await,
     );
     assert!(!reason.contains(short), "the secret leaked: {reason}");
+    assert!(reason.contains("shorter than 32 bytes"), "{reason}");
 
     // The same iss twice with a shared algorithm would make the choice ambiguous.
     let reason = invalid(
@@ -343,11 +360,19 @@ async fn unsafe_trust_lists_are_refused_before_any_io() {
     assert!(reason.contains("twice"), "{reason}");
 
     // A newline in an issuer would make derived user ids ambiguous.
-    invalid(
+    let reason = invalid(
         Verifier::connect_trusted(vec![TrustedIssuer::fixed_keys(
             foreign_config("https://a.example\nb"),
             jwk_set(&[&key]),
         )])
         .await,
     );
+    assert!(reason.contains("control characters"), "{reason}");
+
+    // A leeway beyond what the issuer keeps revocations and retired keys for; refused, like
+    // the others, before the JWKS URL is contacted.
+    let mut lax = VerifierConfig::new("http://127.0.0.1:9", AUDIENCE);
+    lax.leeway = std::time::Duration::from_secs(MAX_LEEWAY_SECS + 1);
+    let reason = invalid(Verifier::connect_trusted(vec![TrustedIssuer::jwks(lax)]).await);
+    assert!(reason.contains("leeway"), "{reason}");
 }
