@@ -134,10 +134,8 @@ impl actix_web::ResponseError for Problem {
 }
 
 /// Default service for unknown routes: a 404 in the same problem+json shape as every error.
-pub async fn not_found() -> HttpResponse {
-    Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found")
-        .with_detail("no such resource")
-        .to_response()
+pub async fn unknown_route() -> HttpResponse {
+    Problem::not_found("no such resource").to_response()
 }
 
 impl Problem {
@@ -146,6 +144,31 @@ impl Problem {
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::BAD_REQUEST, "bad-request", "Malformed request")
             .with_detail(detail)
+    }
+
+    /// 422 for a value that parsed but is not acceptable, naming its field.
+    pub fn validation(field: &str, message: &str) -> Self {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+            "The request is not valid",
+        )
+        .with_detail(message)
+        .with_field_error(field, message)
+    }
+
+    /// 404: the resource does not exist, or is not the caller's (the two look the same).
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
+    }
+
+    /// The response of a service's error type: `self`, with the unexpected `cause` behind a
+    /// 500 logged (never shown to the client: the body is [`Problem::internal`]).
+    pub fn respond(self, cause: Option<&dyn std::fmt::Debug>) -> HttpResponse {
+        if let Some(cause) = cause {
+            tracing::error!(error = ?cause, "request failed");
+        }
+        self.to_response()
     }
 }
 

@@ -1,6 +1,7 @@
-//! Both services open their database the same way (ARCHITECTURE §2): a Postgres URL puts the
-//! service's tables in its own schema; no URL means the embedded default, one SQLite file per
-//! service. Each service then runs its own migrations. This crate is that one shared rule.
+//! Both services open their database the same way (docs/architecture.md, "Databases"): a
+//! Postgres URL puts the service's tables in its own schema; no URL means the embedded default,
+//! one SQLite file per service. Each service then runs its own migrations. This crate is that
+//! one shared rule, with the `[database]` settings it reads.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -10,6 +11,42 @@ use anyhow::Context;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// The `[database]` settings of either service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`. Unset: `DATABASE_URL`, else the SQLite file
+    /// `<data_dir>/<service>.db`.
+    #[serde(serialize_with = "service_runtime::settings::redacted")]
+    pub url: Option<SecretString>,
+    /// The connection pool's size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+        }
+    }
+}
+
+/// Opens `service`'s database as `settings` say (its schema `service` on Postgres, else its
+/// SQLite file under `data_dir`) and runs its pending migrations `M`.
+pub async fn open<M: MigratorTrait>(
+    settings: &DatabaseSettings,
+    service: &str,
+    data_dir: &Path,
+) -> anyhow::Result<DatabaseConnection> {
+    let target = DatabaseTarget::choose(settings.url.clone(), service, data_dir)?;
+    tracing::info!(database = %target.describe(), "opening the database");
+    let db = connect(&target, settings.max_connections).await?;
+    migrate::<M>(&db).await?;
+    Ok(db)
+}
 
 /// Where a service keeps its data.
 #[derive(Debug, Clone)]
@@ -21,12 +58,12 @@ pub enum DatabaseTarget {
 }
 
 impl DatabaseTarget {
-    /// `url` wins when given; otherwise the SQLite file `<data_dir>/<service>.db`.
+    /// `url` wins when given (on Postgres the tables live in the schema named after the
+    /// service); otherwise the SQLite file `<data_dir>/<service>.db`.
     pub fn choose(
         url: Option<SecretString>,
-        schema: &str,
-        data_dir: &Path,
         service: &str,
+        data_dir: &Path,
     ) -> anyhow::Result<Self> {
         match url {
             Some(url) => {
@@ -34,7 +71,7 @@ impl DatabaseTarget {
                 if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
                     Ok(Self::Postgres {
                         url,
-                        schema: schema.to_owned(),
+                        schema: service.to_owned(),
                     })
                 } else if let Some(path) = raw.strip_prefix("sqlite://") {
                     let path = path.split('?').next().unwrap_or(path);

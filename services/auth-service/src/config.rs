@@ -1,14 +1,17 @@
-//! Settings, layered (ARCHITECTURE §5): built-in defaults → optional `config/auth-service.toml`
-//! → `AUTH__…` environment variables (double underscore for nesting) → `DATABASE_URL`.
-//! Unknown keys are rejected so a typo never silently falls back to a default.
+//! Settings, layered (docs/architecture.md, "Configuration"): built-in defaults → optional
+//! `config/auth-service.toml` → `AUTH__…` environment variables (double underscore for
+//! nesting), then `DATABASE_URL` if the database URL is still unset. Unknown keys are rejected
+//! so a typo never silently falls back to a default. `config/auth-service.example.toml` lists
+//! every setting with its default.
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use service_database::DatabaseSettings;
+use service_runtime::settings::{load_layered, redacted, secret_from_env};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum RunEnv {
     #[default]
@@ -16,7 +19,7 @@ pub enum RunEnv {
     Production,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub env: RunEnv,
@@ -39,7 +42,7 @@ pub struct Settings {
 
 /// One `[[clients]]` table. The secret never sits in the file: `secret_env` names the
 /// environment variable holding it (a compose `environment:` entry, a Kubernetes secret).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeclaredClient {
     /// `svc-<uuid>`, fixed so other services' configuration can name it.
@@ -59,13 +62,14 @@ pub struct DeclaredClient {
 /// Where account deletions are delivered (`purge_delivery`): the tasks-service, called as a
 /// confidential client with the `tasks:purge` scope. Without `tasks_url`, deletions still
 /// happen and wait in the outbox until it is set.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PurgeSettings {
     /// The tasks-service's base URL, e.g. `http://127.0.0.1:8082`.
     pub tasks_url: Option<String>,
     /// An OAuth client (`auth-service clients create --scope tasks:purge`) and its secret.
     pub client_id: Option<String>,
+    #[serde(serialize_with = "redacted")]
     pub client_secret: Option<SecretString>,
     /// How often the worker looks for due deliveries.
     pub poll_interval_ms: u64,
@@ -87,26 +91,26 @@ impl Default for PurgeSettings {
     }
 }
 
-/// How much of the machine password hashing may take (see `password_hasher`).
-#[derive(Debug, Clone, Deserialize)]
+/// How much of the machine password hashing may take (see `accounts::password_hasher`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PasswordSettings {
     /// Hashes (sign-up, sign-in, password change) running at once; more wait their turn.
-    /// Each takes one core and 19 MiB while it runs. Default: half the cores, at least one,
-    /// so a sign-in storm leaves the rest for refreshes, key requests and co-located services.
-    pub max_concurrent_hashes: usize,
+    /// Each takes one core and 19 MiB while it runs. Unset: half the cores, at least one, so a
+    /// sign-in storm leaves the rest for refreshes, key requests and co-located services.
+    pub max_concurrent_hashes: Option<usize>,
 }
 
-impl Default for PasswordSettings {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self {
-            max_concurrent_hashes: (cores / 2).max(1),
-        }
+impl PasswordSettings {
+    pub fn max_concurrent_hashes(&self) -> usize {
+        self.max_concurrent_hashes.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            (cores / 2).max(1)
+        })
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     pub host: String,
@@ -116,15 +120,7 @@ pub struct HttpSettings {
     pub secure_cookies: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `postgres://…` or `sqlite://…`; unset means `<data_dir>/auth.db`.
-    pub url: Option<SecretString>,
-    pub max_connections: u32,
-}
-
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TokenSettings {
     pub access_ttl_secs: u64,
@@ -138,10 +134,11 @@ pub struct TokenSettings {
     pub refresh_reuse_grace_secs: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct KeySettings {
     /// 32 bytes, base64: encrypts the private signing keys at rest. Required in production.
+    #[serde(serialize_with = "redacted")]
     pub master_key: Option<SecretString>,
     /// How long a key signs before the schedule rotates it.
     pub rotation_interval_secs: u64,
@@ -153,7 +150,7 @@ pub struct KeySettings {
 /// Failed sign-ins are counted per account and per client IP within a window; past the limit
 /// the key is locked for `base_lockout_secs`, doubling with each further failure up to
 /// `max_lockout_secs`. A locked request gets 429 + `Retry-After` and costs no password hash.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleSettings {
     pub account_max_failures: u32,
@@ -204,15 +201,6 @@ impl Default for HttpSettings {
     }
 }
 
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 10,
-        }
-    }
-}
-
 impl Default for KeySettings {
     fn default() -> Self {
         Self {
@@ -238,26 +226,12 @@ impl Default for TokenSettings {
 impl Settings {
     /// Loads the layered configuration from the process environment.
     pub fn load() -> anyhow::Result<Self> {
-        let layered = config::Config::builder()
-            .add_source(config::File::with_name("config/auth-service").required(false))
-            .add_source(
-                config::Environment::with_prefix("AUTH")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()
-            .context("reading configuration")?;
-        let mut settings: Settings = layered
-            .try_deserialize()
-            .context("invalid configuration (AUTH__… variables or config/auth-service.toml)")?;
+        let mut settings: Settings = load_layered("auth-service", "AUTH")?;
         if settings.database.url.is_none() {
-            settings.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
+            settings.database.url = secret_from_env("DATABASE_URL");
         }
         for client in &mut settings.clients {
-            client.secret = std::env::var(&client.secret_env)
-                .ok()
-                .map(SecretString::from);
+            client.secret = secret_from_env(&client.secret_env);
         }
         settings.validate()?;
         Ok(settings)
@@ -294,7 +268,7 @@ impl Settings {
              RETRY_MAX_SECS (1–86400) are out of range"
         );
         anyhow::ensure!(
-            (1..=256).contains(&self.passwords.max_concurrent_hashes),
+            (1..=256).contains(&self.passwords.max_concurrent_hashes()),
             "AUTH__PASSWORDS__MAX_CONCURRENT_HASHES must be between 1 and 256"
         );
         anyhow::ensure!(
@@ -313,8 +287,8 @@ impl Settings {
             !self.tokens.audience.trim().is_empty(),
             "AUTH__TOKENS__AUDIENCE must not be empty"
         );
-        // Retired keys are deleted 300 s after their last token expires; a replica must have
-        // reloaded (and stopped signing with one) well before that.
+        // Retired keys are deleted MAX_LEEWAY_SECS (300 s) after their last token expires; a
+        // replica must have reloaded (and stopped signing with one) well before that.
         anyhow::ensure!(
             (1..=120).contains(&self.keys.reload_interval_secs),
             "AUTH__KEYS__RELOAD_INTERVAL_SECS must be between 1 and 120"

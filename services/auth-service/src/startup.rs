@@ -2,49 +2,43 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context;
 use auth_core::{Verifier, VerifierConfig};
 use sea_orm::DatabaseConnection;
-use service_database::DatabaseTarget;
-use tracing_actix_web::TracingLogger;
-use utoipa_actix_web::AppExt;
+use service_runtime::http_server::{self, HttpApi};
+use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::access_token::AccessTokenIssuer;
+use crate::account_deletion::delivery::{PurgeDelivery, PurgeTarget};
+use crate::accounts::password_hasher::PasswordHasher;
+use crate::accounts::sign_in_throttle::SignInThrottle;
+use crate::clock::Clock;
 use crate::config::Settings;
-use crate::key_rotation::{self, KeyStore};
-use crate::master_key::MasterKey;
-use crate::password_hasher::PasswordHasher;
-use crate::revocations::RevocationLog;
-use crate::signing_keys;
-use crate::throttle::SignInThrottle;
-use http_problem::{json_error_handler, query_error_handler};
+use crate::routes::AppState;
+use crate::sessions::revocation_log::RevocationLog;
+use crate::tokens::access_token::AccessTokenIssuer;
+use crate::tokens::key_store::KeyStore;
+use crate::tokens::master_key::MasterKey;
+use crate::tokens::signing_keys;
+use crate::workers::{Housekeeping, Workers};
 
-/// Everything a handler needs, shared by all workers.
-pub struct AppState {
-    pub db: DatabaseConnection,
-    pub hasher: PasswordHasher,
-    pub keys: KeyStore,
-    pub master: MasterKey,
-    pub tokens: AccessTokenIssuer,
-    pub session_ttl: chrono::Duration,
-    pub secure_cookies: bool,
-    pub revocations: RevocationLog,
-    /// See `sessions::rotate`.
-    pub refresh_reuse_grace: chrono::Duration,
-    pub throttle: SignInThrottle,
-}
+/// Request bodies are small JSON documents (credentials, a name).
+const MAX_JSON_BYTES: usize = 16 * 1024;
 
 pub struct Application {
     port: u16,
     issuer: String,
     server: Server,
+    workers: Workers,
+    clock: Clock,
 }
 
 impl Application {
-    /// Binds the port, opens the database, runs migrations, loads (or creates) the signing key.
+    /// Binds the port, opens the database, runs migrations, loads (or creates) the signing key,
+    /// and starts the background workers.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
         let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
@@ -60,75 +54,82 @@ impl Application {
         // The master key first: a production misconfiguration stops start-up before any I/O.
         let master = MasterKey::from_settings(&settings)?;
         let db = open_database(&settings).await?;
-        let keys = KeyStore::new(signing_keys::load_or_create(&db, &master).await?);
+        let keys = Arc::new(KeyStore::new(
+            signing_keys::load_or_create(&db, &master).await?,
+        ));
         for client in &settings.clients {
-            crate::oauth_clients::upsert_declared(&db, client).await?;
+            crate::oauth::clients::upsert_declared(&db, client).await?;
         }
-        let hasher = PasswordHasher::new(settings.passwords.max_concurrent_hashes)
+        let hasher = PasswordHasher::new(settings.passwords.max_concurrent_hashes())
             .await
             .context("starting the password hasher")?;
-
         let tokens = AccessTokenIssuer {
             issuer: issuer.clone(),
             audience: settings.tokens.audience.clone(),
             ttl_secs: i64::try_from(settings.tokens.access_ttl_secs)?,
             service_ttl_secs: i64::try_from(settings.tokens.service_ttl_secs)?,
         };
-        // /me verifies our own tokens with the same rules as every other validator.
+        // /me and /oauth/* verify our own tokens with the same rules as every other validator.
         let verifier = Verifier::from_jwks(
             VerifierConfig::new(issuer.clone(), settings.tokens.audience.clone()),
             keys.current().jwks.clone(),
         );
+        let clock = Clock::default();
+
+        let mut workers = Workers::default();
+        workers.start_housekeeping(
+            Housekeeping {
+                db: db.clone(),
+                master,
+                keys: Arc::clone(&keys),
+                verifier: verifier.clone(),
+                rotation_interval: seconds(settings.keys.rotation_interval_secs)?,
+                retired_for: seconds(settings.tokens.access_ttl_secs + auth_core::MAX_LEEWAY_SECS)?,
+            },
+            Duration::from_secs(settings.keys.reload_interval_secs),
+        );
+        match purge_target(&settings) {
+            Some(target) => workers.start_purge_delivery(
+                PurgeDelivery::new(db.clone(), Arc::clone(&keys), tokens.clone(), target)?,
+                Duration::from_millis(settings.purge.poll_interval_ms),
+            ),
+            None => tracing::warn!(
+                "AUTH__PURGE__TASKS_URL is not set: deleted accounts' tasks wait in the outbox \
+                 (`auth-service outbox list`) until it is"
+            ),
+        }
+
         let state = web::Data::new(AppState {
             db,
             hasher,
             keys,
-            master,
             tokens,
-            session_ttl: chrono::Duration::seconds(i64::try_from(
-                settings.tokens.session_ttl_secs,
-            )?),
+            session_ttl: seconds(settings.tokens.session_ttl_secs)?,
             secure_cookies: settings.secure_cookies(),
-            // Entries outlive the tokens they concern by the validators' maximum leeway.
-            throttle: SignInThrottle::new(settings.throttle.clone()),
-            refresh_reuse_grace: chrono::Duration::seconds(i64::try_from(
-                settings.tokens.refresh_reuse_grace_secs,
-            )?),
-            revocations: RevocationLog::new(i64::try_from(settings.tokens.access_ttl_secs)?, 300),
+            revocations: RevocationLog::new(settings.tokens.access_ttl_secs),
+            refresh_reuse_grace: seconds(settings.tokens.refresh_reuse_grace_secs)?,
+            throttle: SignInThrottle::new(settings.throttle.clone(), clock.clone()),
+            clock: clock.clone(),
         });
         let verifier = web::Data::new(verifier);
-        spawn_housekeeping(state.clone(), verifier.clone(), &settings)?;
-        spawn_purge_delivery(state.clone(), &settings)?;
-        let json_config = web::JsonConfig::default()
-            .limit(16 * 1024)
-            .error_handler(json_error_handler);
-
-        let query_config = web::QueryConfig::default().error_handler(query_error_handler);
-
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(http_problem::RequestIdHeader)
-                .wrap(TracingLogger::default())
-                .app_data(json_config.clone())
-                .app_data(query_config.clone())
-                .app_data(state.clone())
-                .app_data(verifier.clone())
-                // Routes and their OpenAPI paths are collected together; the finished document
-                // is then served at /openapi.json (which documents itself).
-                .into_utoipa_app()
-                .openapi(crate::routes::api_doc::base_document())
-                .configure(crate::routes::configure)
-                .openapi_service(http_problem::openapi::openapi_json_service)
-                .into_app()
-                .default_service(web::to(http_problem::not_found))
-        })
-        .listen(listener)?
-        .run();
+        let server = http_server::start(
+            listener,
+            HttpApi {
+                openapi: crate::routes::api_doc::base_document(),
+                routes: move |cfg: &mut ServiceConfig| {
+                    cfg.app_data(state.clone()).app_data(verifier.clone());
+                    crate::routes::configure(cfg);
+                },
+                json_limit_bytes: MAX_JSON_BYTES,
+            },
+        )?;
         tracing::info!(%issuer, port, "auth-service listening");
         Ok(Self {
             port,
             issuer,
             server,
+            workers,
+            clock,
         })
     }
 
@@ -146,110 +147,46 @@ impl Application {
         self.server.handle()
     }
 
+    /// The clock its time rules go by (sign-in lockouts, the refresh reuse grace); tests
+    /// advance it instead of sleeping.
+    pub fn clock(&self) -> Clock {
+        self.clock.clone()
+    }
+
+    /// Serves until the server is stopped; the background workers stop with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            server, workers, ..
+        } = self;
+        let served = server.await;
+        drop(workers);
+        served
     }
 }
 
-/// Opens the configured database and brings its schema up to date.
+/// Opens the service's database (schema `auth`, or `<data_dir>/auth.db`) and migrates it.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let target = DatabaseTarget::choose(
-        settings.database.url.clone(),
+    service_database::open::<auth_migration::Migrator>(
+        &settings.database,
         "auth",
         &settings.data_dir,
-        "auth",
-    )?;
-    tracing::info!(database = %target.describe(), "opening the database");
-    let db = service_database::connect(&target, settings.database.max_connections).await?;
-    service_database::migrate::<auth_migration::Migrator>(&db).await?;
-    Ok(db)
+    )
+    .await
 }
 
-/// Every `reload_interval`: follow key changes made by another replica (or the CLI), rotate
-/// when due, delete keys retired long enough, forget expired revocations. The task ends with
-/// the server (it holds only weak references).
-/// Delivers account deletions to the tasks-service (`purge_delivery`) while the app lives.
-fn spawn_purge_delivery(state: web::Data<AppState>, settings: &Settings) -> anyhow::Result<()> {
+/// Where account deletions go, when `AUTH__PURGE__TASKS_URL` is set (`validate` has checked
+/// that the client is set with it).
+fn purge_target(settings: &Settings) -> Option<PurgeTarget> {
     let purge = &settings.purge;
-    let (Some(url), Some(client_id), Some(secret)) =
-        (&purge.tasks_url, &purge.client_id, &purge.client_secret)
-    else {
-        tracing::warn!(
-            "AUTH__PURGE__TASKS_URL is not set: deleted accounts' tasks wait in the outbox \
-             (`auth-service outbox list`) until it is"
-        );
-        return Ok(());
-    };
-    let delivery = crate::purge_delivery::PurgeDelivery::new(
-        url,
-        client_id.clone(),
-        secret.clone(),
-        std::time::Duration::from_millis(purge.retry_base_ms),
-        std::time::Duration::from_secs(purge.retry_max_secs),
-    )?;
-    let period = std::time::Duration::from_millis(purge.poll_interval_ms);
-    let state = Arc::downgrade(&state.into_inner());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Some(state) = state.upgrade() else {
-                break;
-            };
-            if let Err(error) = delivery.deliver_due(&state).await {
-                tracing::warn!(error = ?error, "purge delivery round failed; retrying");
-            }
-        }
-    });
-    Ok(())
+    Some(PurgeTarget {
+        tasks_url: purge.tasks_url.clone()?,
+        client_id: purge.client_id.clone()?,
+        client_secret: purge.client_secret.clone()?,
+        retry_base: Duration::from_millis(purge.retry_base_ms),
+        retry_max: Duration::from_secs(purge.retry_max_secs),
+    })
 }
 
-fn spawn_housekeeping(
-    state: web::Data<AppState>,
-    verifier: web::Data<Verifier>,
-    settings: &Settings,
-) -> anyhow::Result<()> {
-    let period = std::time::Duration::from_secs(settings.keys.reload_interval_secs);
-    let rotation_interval =
-        chrono::Duration::seconds(i64::try_from(settings.keys.rotation_interval_secs)?);
-    // A retired key is deleted once the longest-lived token it signed has expired, plus the
-    // largest leeway a validator may allow.
-    let retired_for =
-        chrono::Duration::seconds(i64::try_from(settings.tokens.access_ttl_secs)? + 300);
-    let state = Arc::downgrade(&state.into_inner());
-    let verifier = Arc::downgrade(&verifier.into_inner());
-    tokio::spawn(async move {
-        // The first run is one period away: start-up has just loaded the keys.
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let (Some(state), Some(verifier)) = (state.upgrade(), verifier.upgrade()) else {
-                break;
-            };
-            if let Err(error) =
-                housekeeping(&state, &verifier, rotation_interval, retired_for).await
-            {
-                tracing::warn!(error = ?error, "housekeeping failed; retrying next period");
-            }
-        }
-    });
-    Ok(())
-}
-
-async fn housekeeping(
-    state: &AppState,
-    verifier: &Verifier,
-    rotation_interval: chrono::Duration,
-    retired_for: chrono::Duration,
-) -> anyhow::Result<()> {
-    key_rotation::rotate(&state.db, &state.master, Some(rotation_interval)).await?;
-    key_rotation::delete_retired_before(&state.db, crate::clock::now() - retired_for).await?;
-    if state.keys.reload(&state.db, &state.master).await? {
-        verifier.replace_keys(state.keys.current().jwks.clone());
-        tracing::info!(kid = %state.keys.current().signer.kid, "signing keys reloaded");
-    }
-    state.revocations.prune(&state.db).await?;
-    Ok(())
+fn seconds(secs: u64) -> anyhow::Result<chrono::Duration> {
+    Ok(chrono::Duration::seconds(i64::try_from(secs)?))
 }

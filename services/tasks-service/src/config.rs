@@ -1,22 +1,24 @@
-//! Settings, layered (ARCHITECTURE §5): built-in defaults → optional `config/tasks-service.toml`
-//! → `TASKS__…` environment variables (double underscore for nesting) → the conventional
-//! `DATABASE_URL` and `BETTER_AUTH_SECRET` when the setting itself is unset.
-//! Unknown keys are rejected so a typo never silently falls back to a default.
+//! Settings, layered (docs/architecture.md, "Configuration"): built-in defaults → optional
+//! `config/tasks-service.toml` → `TASKS__…` environment variables (double underscore for
+//! nesting), then the conventional `DATABASE_URL` and `BETTER_AUTH_SECRET` for a setting left
+//! unset. Unknown keys are rejected so a typo never silently falls back to a default.
+//! `config/tasks-service.example.toml` lists every setting with its default.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use auth_core::{Algorithm, Claim, TrustedIssuer, UserIdSource, VerifierConfig};
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use service_database::DatabaseSettings;
+use service_runtime::settings::{load_layered, redacted, secret_from_env};
 
 /// Where the auth-service publishes its revocation feed, relative to its issuer URL.
 const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";
 /// RFC 7518 §3.2: an HS256 key shorter than the hash output weakens it.
 const MIN_SHARED_SECRET_BYTES: usize = 32;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// `development` or `production`; nothing differs yet but the name in logs.
@@ -30,7 +32,7 @@ pub struct Settings {
 }
 
 /// How the task API behaves towards its clients.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ApiSettings {
     /// Refuse a `PATCH` or `DELETE` without `If-Match` (428), so no client can overwrite a
@@ -38,22 +40,15 @@ pub struct ApiSettings {
     pub require_if_match: bool,
     /// The key that signs list cursors (at least 32 bytes). Unset: a random key per process,
     /// so cursors do not survive a restart or cross replicas; set it when running several.
+    #[serde(serialize_with = "redacted")]
     pub cursor_secret: Option<SecretString>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `postgres://…` or `sqlite://…`; unset means `<data_dir>/tasks.db`.
-    pub url: Option<SecretString>,
-    pub max_connections: u32,
 }
 
 /// Which issuers' tokens this service trusts.
@@ -69,7 +64,7 @@ pub struct DatabaseSettings {
 /// A token is checked by the issuer its `iss` names, with that issuer's keys and rules. Users of
 /// extra and HS256 issuers get ids derived from `iss` and `sub` (`auth_core::derived_user_id`),
 /// so they never share tasks with our own users or with each other.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
     /// The issuer (`iss`) and the base of its discovery document.
@@ -94,7 +89,7 @@ pub struct AuthSettings {
 }
 
 /// One `[[auth.extra_issuers]]` table: a foreign issuer whose JWKS we fetch.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExtraIssuerSettings {
     /// The `iss` its tokens carry, compared exactly; the base of its discovery document.
@@ -120,10 +115,11 @@ pub struct ExtraIssuerSettings {
 }
 
 /// The HS256 compatibility mode of the original Better Auth + FastAPI design.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Hs256Settings {
     /// The shared secret, at least 32 bytes; unset: `BETTER_AUTH_SECRET`. Neither: HS256 off.
+    #[serde(serialize_with = "redacted")]
     pub secret: Option<SecretString>,
     /// The `iss` these tokens carry (required with a secret).
     pub issuer: Option<String>,
@@ -167,15 +163,6 @@ impl Default for HttpSettings {
     }
 }
 
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 10,
-        }
-    }
-}
-
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
@@ -193,27 +180,13 @@ impl Default for AuthSettings {
 
 impl Settings {
     pub fn load() -> anyhow::Result<Self> {
-        let layered = config::Config::builder()
-            .add_source(config::File::with_name("config/tasks-service").required(false))
-            .add_source(
-                config::Environment::with_prefix("TASKS")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
-            )
-            .build()
-            .context("reading configuration")?;
-        let mut settings: Settings = layered
-            .try_deserialize()
-            .context("invalid configuration (TASKS__… variables or config/tasks-service.toml)")?;
+        let mut settings: Settings = load_layered("tasks-service", "TASKS")?;
         if settings.database.url.is_none() {
-            settings.database.url = std::env::var("DATABASE_URL").ok().map(SecretString::from);
+            settings.database.url = secret_from_env("DATABASE_URL");
         }
         if settings.auth.hs256.secret.is_none() {
-            settings.auth.hs256.secret = std::env::var("BETTER_AUTH_SECRET")
-                .ok()
-                .filter(|secret| !secret.is_empty())
-                .map(SecretString::from);
+            settings.auth.hs256.secret = secret_from_env("BETTER_AUTH_SECRET")
+                .filter(|secret| !secret.expose_secret().is_empty());
         }
         settings.validate()?;
         Ok(settings)
@@ -226,8 +199,9 @@ impl Settings {
             "TASKS__AUTH__ISSUER_URL must be an http(s) URL"
         );
         anyhow::ensure!(
-            self.auth.leeway_secs <= 300,
-            "TASKS__AUTH__LEEWAY_SECS must be at most 300"
+            self.auth.leeway_secs <= auth_core::MAX_LEEWAY_SECS,
+            "TASKS__AUTH__LEEWAY_SECS must be at most {}",
+            auth_core::MAX_LEEWAY_SECS
         );
         anyhow::ensure!(
             matches!(self.env.as_str(), "development" | "production"),

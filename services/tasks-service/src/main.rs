@@ -1,10 +1,17 @@
+use std::process::ExitCode;
+
 use clap::{Parser, Subcommand};
+use service_runtime::telemetry;
 
 use tasks_service::config::Settings;
 use tasks_service::startup::{Application, open_database};
 
 #[derive(Parser)]
-#[command(name = "tasks-service", about = "Taskgate tasks-service")]
+#[command(
+    name = "tasks-service",
+    about = "Taskgate tasks-service",
+    after_help = "Example:\n  TASKS__HTTP__PORT=8082 tasks-service serve"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -13,35 +20,45 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve HTTP (the default).
+    #[command(
+        after_help = "Example:\n  TASKS__AUTH__ISSUER_URL=http://127.0.0.1:8081 tasks-service serve"
+    )]
     Serve,
     /// Run the database migrations and exit.
+    #[command(
+        after_help = "Example:\n  DATABASE_URL=postgres://postgres@127.0.0.1/taskgate tasks-service migrate"
+    )]
     Migrate,
 }
 
+/// Errors end the process with one line on stderr and exit code 1.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_telemetry();
-    let settings = Settings::load()?;
-    match cli.command.unwrap_or(Command::Serve) {
+    match run(cli.command.unwrap_or(Command::Serve)).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("tasks-service: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve => {
+            telemetry::init_for_server();
+            let settings = Settings::load()?;
             Application::build(settings)
                 .await?
                 .run_until_stopped()
-                .await?
+                .await?;
         }
         Command::Migrate => {
-            open_database(&settings).await?;
-            tracing::info!("migrations are up to date");
+            telemetry::init_for_cli();
+            open_database(&Settings::load()?).await?;
+            println!("migrations are up to date");
         }
     }
     Ok(())
-}
-
-/// Log lines go to stdout; `RUST_LOG` filters them (default `info`). Tokens, passwords and
-/// cookies are never recorded by our spans (handlers use `skip_all`).
-fn init_telemetry() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
 }

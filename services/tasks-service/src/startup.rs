@@ -3,26 +3,20 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use anyhow::Context;
 use auth_core::Verifier;
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
-use service_database::DatabaseTarget;
-use tracing_actix_web::TracingLogger;
-use utoipa_actix_web::AppExt;
+use service_runtime::http_server::{self, HttpApi};
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Settings;
 use crate::cursor::CursorKey;
-use http_problem::{json_error_handler, query_error_handler};
+use crate::routes::AppState;
 
-pub struct AppState {
-    pub db: DatabaseConnection,
-    /// Signs list cursors.
-    pub cursor_key: CursorKey,
-    /// Refuse changes without `If-Match` (428).
-    pub require_if_match: bool,
-}
+/// Bodies beyond this are refused with 413: a task is at most ~40 KiB of UTF-8.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub struct Application {
     port: u16,
@@ -40,40 +34,25 @@ impl Application {
         let port = listener.local_addr()?.port();
 
         let db = open_database(&settings).await?;
-        let verifier = connect_verifier(&settings).await?;
-        let verifier = web::Data::new(verifier);
-
+        let verifier = web::Data::new(connect_verifier(&settings).await?);
         let state = web::Data::new(AppState {
             db,
             cursor_key: cursor_key(&settings),
             require_if_match: settings.api.require_if_match,
         });
-        // Any JSON media type is read, so `PATCH` takes `application/merge-patch+json`
-        // (RFC 7396) as well as `application/json`.
-        let json_config = web::JsonConfig::default()
-            .limit(MAX_BODY_BYTES)
-            .error_handler(json_error_handler);
-        let query_config = web::QueryConfig::default().error_handler(query_error_handler);
-
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(http_problem::RequestIdHeader)
-                .wrap(TracingLogger::default())
-                .app_data(json_config.clone())
-                .app_data(query_config.clone())
-                .app_data(state.clone())
-                .app_data(verifier.clone())
-                // Routes and their OpenAPI paths are collected together; the finished document
-                // is then served at /openapi.json (which documents itself).
-                .into_utoipa_app()
-                .openapi(crate::routes::api_doc::base_document())
-                .configure(crate::routes::configure)
-                .openapi_service(http_problem::openapi::openapi_json_service)
-                .into_app()
-                .default_service(web::to(http_problem::not_found))
-        })
-        .listen(listener)?
-        .run();
+        let server = http_server::start(
+            listener,
+            HttpApi {
+                openapi: crate::routes::api_doc::base_document(),
+                routes: move |cfg: &mut ServiceConfig| {
+                    cfg.app_data(state.clone()).app_data(verifier.clone());
+                    crate::routes::configure(cfg);
+                },
+                // Any JSON media type is read, so `PATCH` takes `application/merge-patch+json`
+                // (RFC 7396) as well as `application/json`.
+                json_limit_bytes: MAX_BODY_BYTES,
+            },
+        )?;
         tracing::info!(port, issuer = %settings.auth.issuer_url, "tasks-service listening");
         Ok(Self { port, server })
     }
@@ -115,9 +94,6 @@ async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
     Ok(verifier)
 }
 
-/// Bodies beyond this are refused with 413: a task is at most ~40 KiB of UTF-8.
-const MAX_BODY_BYTES: usize = 64 * 1024;
-
 fn cursor_key(settings: &Settings) -> CursorKey {
     match &settings.api.cursor_secret {
         Some(secret) => CursorKey::new(secret.expose_secret().as_bytes()),
@@ -131,15 +107,12 @@ fn cursor_key(settings: &Settings) -> CursorKey {
     }
 }
 
+/// Opens the service's database (schema `tasks`, or `<data_dir>/tasks.db`) and migrates it.
 pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    let target = DatabaseTarget::choose(
-        settings.database.url.clone(),
+    service_database::open::<tasks_migration::Migrator>(
+        &settings.database,
         "tasks",
         &settings.data_dir,
-        "tasks",
-    )?;
-    tracing::info!(database = %target.describe(), "opening the database");
-    let db = service_database::connect(&target, settings.database.max_connections).await?;
-    service_database::migrate::<tasks_migration::Migrator>(&db).await?;
-    Ok(db)
+    )
+    .await
 }

@@ -5,4 +5,4 @@ pub mod scope;
 
 pub use email::Email;
 pub use password::Password;
-pub use scope::{KNOWN_SCOPES, ScopeError, ScopeSet};
+pub use scope::{ScopeError, ScopeSet};

@@ -1,24 +1,15 @@
-//! OAuth scopes (RFC 6749 §3.3) that this service can grant. A [`ScopeSet`] only ever holds
-//! known scopes, in one canonical order, so its string form is stable.
+//! OAuth scopes (RFC 6749 §3.3) that this service can grant: `auth_core::scopes::ALL`, the one
+//! list every service shares. A [`ScopeSet`] only ever holds known scopes, in that canonical
+//! order, so its string form is stable.
 
 use std::fmt;
 
-/// Every scope the service knows, in canonical order. Service clients may be allowed any of
-/// them; user sessions get `tasks:read tasks:write` (see `access_token::USER_SCOPES`).
-/// `tokens:revoke` and `tokens:introspect` let a client use `/oauth/revoke` and
-/// `/oauth/introspect` on any user's tokens, so they are granted deliberately, never implied.
-pub const KNOWN_SCOPES: [&str; 5] = [
-    "tasks:read",
-    "tasks:write",
-    "tasks:purge",
-    "tokens:revoke",
-    "tokens:introspect",
-];
+use auth_core::scopes;
 
 /// A non-empty set of known scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ScopeSet {
-    /// Bit `i` set = `KNOWN_SCOPES[i]` is in the set.
+    /// Bit `i` set = `scopes::ALL[i]` is in the set.
     bits: u8,
 }
 
@@ -26,9 +17,7 @@ pub struct ScopeSet {
 pub enum ScopeError {
     #[error("no scope given")]
     Empty,
-    #[error(
-        "unknown scope `{0}` (known: tasks:read tasks:write tasks:purge tokens:revoke tokens:introspect)"
-    )]
+    #[error("unknown scope `{0}` (known: {known})", known = scopes::ALL.join(" "))]
     Unknown(String),
 }
 
@@ -37,7 +26,7 @@ impl ScopeSet {
     pub fn parse(raw: &str) -> Result<Self, ScopeError> {
         let mut bits = 0u8;
         for name in raw.split_ascii_whitespace() {
-            let index = KNOWN_SCOPES
+            let index = scopes::ALL
                 .iter()
                 .position(|known| *known == name)
                 .ok_or_else(|| ScopeError::Unknown(truncated(name)))?;
@@ -50,7 +39,7 @@ impl ScopeSet {
     }
 
     pub fn contains(&self, scope: &str) -> bool {
-        KNOWN_SCOPES
+        scopes::ALL
             .iter()
             .position(|known| *known == scope)
             .is_some_and(|index| self.bits & (1 << index) != 0)
@@ -61,7 +50,7 @@ impl ScopeSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'static str> + '_ {
-        KNOWN_SCOPES
+        scopes::ALL
             .iter()
             .enumerate()
             .filter(|(i, _)| self.bits & (1 << i) != 0)
@@ -101,7 +90,10 @@ mod tests {
         assert_eq!(ScopeSet::parse(""), Err(ScopeError::Empty));
         assert_eq!(ScopeSet::parse("   "), Err(ScopeError::Empty));
         // Case matters (RFC 6749 §3.3: scope tokens are case-sensitive).
-        assert!(ScopeSet::parse("Tasks:Read").is_err());
+        assert_eq!(
+            ScopeSet::parse("Tasks:Read"),
+            Err(ScopeError::Unknown("Tasks:Read".into()))
+        );
     }
 
     #[test]
@@ -113,11 +105,52 @@ mod tests {
         assert!(!all.is_subset_of(&purge));
     }
 
-    proptest! {
-        #[test]
-        fn display_round_trips(bits in 1u8..8) {
+    /// Every one of the 31 non-empty sets of the 5 scopes: it prints in canonical order,
+    /// parses back to itself, and contains exactly its members.
+    #[test]
+    fn every_set_round_trips() {
+        let all = (1u8 << scopes::ALL.len()) - 1;
+        for bits in 1..=all {
             let set = ScopeSet { bits };
-            prop_assert_eq!(ScopeSet::parse(&set.to_string()), Ok(set));
+            assert_eq!(
+                ScopeSet::parse(&set.to_string()),
+                Ok(set),
+                "bits {bits:05b}"
+            );
+            for (i, name) in scopes::ALL.iter().enumerate() {
+                assert_eq!(set.contains(name), bits & (1 << i) != 0, "{name} in {set}");
+            }
+        }
+    }
+
+    /// Scope lists as clients write them: known names in any order, repeated, with extra
+    /// whitespace, and sometimes a near miss. Parsing gives the set of the names, or names the
+    /// first unknown one.
+    fn scope_list() -> impl Strategy<Value = Vec<&'static str>> {
+        let names = prop_oneof![
+            8 => proptest::sample::select(scopes::ALL.to_vec()),
+            1 => proptest::sample::select(vec!["tasks:READ", "tasks", "tokens:revoke ", "admin"]),
+        ];
+        proptest::collection::vec(names, 0..8)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn parses_what_clients_write(names in scope_list(), gap in "[ \t]{1,3}") {
+            let raw = names.join(&gap);
+            let expected: Result<Vec<&str>, ScopeError> = match names
+                .iter()
+                .map(|n| n.trim())
+                .find(|n| !scopes::ALL.contains(n))
+            {
+                Some(unknown) => Err(ScopeError::Unknown(unknown.to_owned())),
+                None if names.is_empty() => Err(ScopeError::Empty),
+                None => Ok(scopes::ALL.iter().copied().filter(|s| names.contains(s)).collect()),
+            };
+            let parsed = ScopeSet::parse(&raw).map(|set| set.iter().collect::<Vec<_>>());
+            prop_assert_eq!(parsed, expected);
         }
 
         #[test]

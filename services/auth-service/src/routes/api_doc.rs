@@ -18,7 +18,6 @@ pub const TAG_ACCOUNT: &str = "account";
 pub const TAG_SESSIONS: &str = "sessions";
 pub const TAG_OAUTH: &str = "oauth";
 pub const TAG_KEYS: &str = "discovery";
-pub const TAG_HEALTH: &str = "health";
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
@@ -35,7 +34,7 @@ pub const TAG_HEALTH: &str = "health";
         (name = TAG_SESSIONS, description = "Refresh, sign-out, sessions, password, the revocation feed"),
         (name = TAG_OAUTH, description = "OAuth 2.0 endpoints for clients (form-encoded)"),
         (name = TAG_KEYS, description = "Public keys and discovery"),
-        (name = TAG_HEALTH, description = "Liveness and readiness"),
+        (name = service_runtime::health::TAG, description = "Liveness and readiness"),
     ),
     components(
         schemas(OAuthErrorBody, OAuthErrorCode),

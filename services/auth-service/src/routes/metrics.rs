@@ -5,13 +5,11 @@
 use actix_web::{HttpResponse, get, web};
 use std::fmt::Write;
 
-use crate::error::ApiError;
-use crate::routes::api_doc::TAG_HEALTH;
-use crate::startup::AppState;
+use super::{ApiError, AppState};
 
 /// Prometheus metrics.
 #[utoipa::path(
-    tag = TAG_HEALTH,
+    tag = service_runtime::health::TAG,
     responses(
         (status = 200, description = "Prometheus text format 0.0.4",
          content((String = "text/plain"))),

@@ -5,14 +5,15 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::api_doc::TAG_ACCOUNT;
+use super::client_info::client_info;
+use super::refresh::{TokenResponse, token_response};
+use super::{ApiError, AppState};
 use crate::accounts;
+use crate::accounts::password_check;
+use crate::accounts::sign_in_throttle::ThrottleKeys;
 use crate::domain::{Email, Password};
-use crate::error::ApiError;
-use crate::routes::api_doc::TAG_ACCOUNT;
-use crate::routes::tokens::{TokenResponse, token_response};
-use crate::sessions::{self, ClientInfo};
-use crate::startup::AppState;
-use crate::throttle::ThrottleKeys;
+use crate::sessions;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -94,31 +95,25 @@ pub async fn sign_in(
     body: web::Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
-    // the same hashing work.
-    let email = Email::parse(&body.email).ok();
     let client = client_info(&req);
-    let throttle_keys = ThrottleKeys::new(email.as_ref(), &body.email, client.ip.as_deref());
-    if let Err(retry_after) = state.throttle.admit(&state.db, &throttle_keys).await? {
-        return Err(ApiError::Throttled {
-            retry_after_secs: retry_after.as_secs(),
-        });
-    }
-    let user = match &email {
-        Some(email) => accounts::find_by_email(&state.db, email).await?,
-        None => None,
+    // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
+    // the same hashing work (and the same throttling).
+    let user = match Email::parse(&body.email) {
+        Ok(email) => accounts::find_by_email(&state.db, &email).await?,
+        Err(_) => None,
     };
-    let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = state.hasher.verify(body.password, stored).await?;
-    let user = match (matches, user) {
-        (true, Some(user)) => user,
-        // The attempt was already counted by `admit`.
-        _ => return Err(ApiError::InvalidCredentials),
+    let matches = password_check::check(
+        &state.db,
+        &state.throttle,
+        &state.hasher,
+        &ThrottleKeys::new(&body.email, client.ip.as_deref()),
+        body.password,
+        user.as_ref().map(|user| user.password_hash.clone()),
+    )
+    .await?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(ApiError::InvalidCredentials);
     };
-    state
-        .throttle
-        .record_success(&state.db, &throttle_keys)
-        .await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let issued = sessions::start_session(&state.db, user.id, state.session_ttl, client).await?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
@@ -141,15 +136,4 @@ fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
         ));
     }
     Ok(Some(name))
-}
-
-pub(crate) fn client_info(req: &HttpRequest) -> ClientInfo {
-    let user_agent = req
-        .headers()
-        .get(actix_web::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|ua| ua.chars().take(512).collect());
-    // The peer address, not X-Forwarded-For: a client could forge that header.
-    let ip = req.peer_addr().map(|addr| addr.ip().to_string());
-    ClientInfo { user_agent, ip }
 }

@@ -4,9 +4,8 @@ use jsonwebtoken::Algorithm;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::KNOWN_SCOPES;
-use crate::routes::api_doc::TAG_KEYS;
-use crate::startup::AppState;
+use super::AppState;
+use super::api_doc::TAG_KEYS;
 
 /// How confidential clients authenticate to the revocation and introspection endpoints.
 const CONFIDENTIAL_AUTH_METHODS: [&str; 2] = ["client_secret_basic", "client_secret_post"];
@@ -43,7 +42,7 @@ pub struct PublicJwk {
 /// The public keys (RFC 7517).
 ///
 /// Validators may cache them for five minutes; a new key is
-/// published before it signs (ARCHITECTURE §3), so a cached copy never misses a `kid`.
+/// published before it signs (docs/architecture.md, "Key rotation"), so a cached copy never misses a `kid`.
 #[utoipa::path(
     tag = TAG_KEYS,
     responses((
@@ -142,7 +141,7 @@ fn discovery(state: &AppState) -> HttpResponse {
             introspection_endpoint: format!("{issuer}/oauth/introspect"),
             introspection_endpoint_auth_methods_supported: CONFIDENTIAL_AUTH_METHODS.to_vec(),
             revocation_feed_endpoint: format!("{issuer}/api/auth/revocations"),
-            scopes_supported: KNOWN_SCOPES.to_vec(),
+            scopes_supported: auth_core::scopes::ALL.to_vec(),
             response_types_supported: Vec::new(),
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: vec![algorithm],

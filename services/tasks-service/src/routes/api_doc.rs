@@ -5,7 +5,6 @@ use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
 
 pub const TAG_TASKS: &str = "tasks";
-pub const TAG_HEALTH: &str = "health";
 pub const TAG_INTERNAL: &str = "internal";
 
 #[derive(utoipa::OpenApi)]
@@ -21,7 +20,7 @@ pub const TAG_INTERNAL: &str = "internal";
         (name = TAG_TASKS, description = "The caller's tasks"),
         (name = TAG_INTERNAL, description = "For other services only: a client_credentials \
                                             token with the route's scope; user tokens get 403"),
-        (name = TAG_HEALTH, description = "Liveness and readiness"),
+        (name = service_runtime::health::TAG, description = "Liveness and readiness"),
     )
 )]
 struct TasksApiDoc;

@@ -1,18 +1,9 @@
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, get, web};
 use auth_core::{RevocationStatus, Verifier};
-use http_problem::Problem;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::routes::api_doc::TAG_HEALTH;
-use crate::startup::AppState;
-
-#[derive(Serialize, ToSchema)]
-pub struct Liveness {
-    #[schema(example = "ok")]
-    status: &'static str,
-}
+use crate::routes::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[schema(as = TasksReadiness)]
@@ -34,16 +25,6 @@ pub struct ReadinessChecks {
     revocation_feed: String,
 }
 
-/// Alive: the process answers HTTP.
-#[utoipa::path(
-    tag = TAG_HEALTH,
-    responses((status = 200, description = "The process is alive", body = Liveness)),
-)]
-#[get("/healthz")]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Liveness { status: "ok" })
-}
-
 /// Ready to serve.
 ///
 /// Ready when the database answers and the primary issuer's keys are loaded. The revocation
@@ -51,7 +32,7 @@ pub async fn healthz() -> HttpResponse {
 /// against the revocations already known and expire within minutes anyway, and taking every
 /// replica out of service because the auth-service is briefly away would be worse.
 #[utoipa::path(
-    tag = TAG_HEALTH,
+    tag = service_runtime::health::TAG,
     responses(
         (status = 200, description = "Ready to serve", body = Readiness),
         (status = 503, response = http_problem::openapi::ServiceUnavailable),
@@ -78,9 +59,7 @@ pub async fn readyz(state: web::Data<AppState>, verifier: web::Data<Verifier>) -
     if !keys {
         missing.push("the issuer's signing keys have not been loaded yet");
     }
-    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready")
-        .with_detail(missing.join("; "))
-        .to_response()
+    service_runtime::health::not_ready(&missing)
 }
 
 /// `ok`, `unreachable: <why>`, `connecting` (no answer yet) or `disabled`.

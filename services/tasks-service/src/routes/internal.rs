@@ -3,18 +3,17 @@
 
 use actix_web::{HttpResponse, delete, web};
 use auth_core::ServiceClient;
+use auth_core::scopes::TASKS_PURGE;
 use http_problem::openapi as problems;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::domain::UserId;
-use crate::error::ApiError;
+use crate::routes::ApiError;
+use crate::routes::AppState;
 use crate::routes::api_doc::TAG_INTERNAL;
-use crate::startup::AppState;
-use crate::tasks;
-
-const PURGE: &str = "tasks:purge";
+use crate::task_store;
 
 #[derive(Serialize, ToSchema)]
 pub struct Purged {
@@ -47,12 +46,10 @@ pub async fn purge_user_tasks(
     client: ServiceClient,
     user_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    client
-        .require_scope(PURGE)
-        .map_err(|problem| ApiError::Auth(Box::new(problem)))?;
+    client.require_scope(TASKS_PURGE)?;
     // Not a UUID: no user can have it, so there is nothing to purge.
     let user_id = Uuid::parse_str(&user_id).map_err(|_| ApiError::TaskNotFound)?;
-    let deleted = tasks::purge_user(&state.db, UserId(user_id)).await?;
+    let deleted = task_store::purge_user(&state.db, UserId(user_id)).await?;
     tracing::info!(deleted, "purged a user's tasks");
     Ok(HttpResponse::Ok().json(Purged { user_id, deleted }))
 }

@@ -1,26 +1,24 @@
-//! The task routes (ARCHITECTURE §4). Each parses its input, checks the scope, calls one
+//! The task routes (docs/architecture.md, "HTTP contract"). Each parses its input, checks the scope, calls one
 //! repository function with the caller's `UserId`, and renders the result.
 
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use auth_core::AuthUser;
+use auth_core::scopes::{TASKS_READ, TASKS_WRITE};
 use chrono::{DateTime, Utc};
 use http_problem::openapi as problems;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::conditional::{etag, is_not_modified, write_precondition};
 use crate::domain::{Description, Priority, TaskTitle, UserId};
 use crate::entities::tasks as task_entity;
-use crate::error::ApiError;
 use crate::listing::{ListParams, ListQuery};
+use crate::routes::ApiError;
+use crate::routes::AppState;
 use crate::routes::api_doc::TAG_TASKS;
-use crate::startup::AppState;
-use crate::tasks::{self, NewTask, TaskChanges, Written};
-
-const READ: &str = "tasks:read";
-const WRITE: &str = "tasks:write";
+use crate::routes::conditional::{etag, is_not_modified, write_precondition};
+use crate::task_store::{self, NewTask, TaskChanges, Written};
 
 /// A task, as every route answers it.
 #[derive(Serialize, ToSchema)]
@@ -121,8 +119,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 fn require_scope(user: &AuthUser, scope: &'static str) -> Result<UserId, ApiError> {
-    user.require_scope(scope)
-        .map_err(|problem| ApiError::Auth(Box::new(problem)))?;
+    user.require_scope(scope)?;
     Ok(UserId(user.user_id))
 }
 
@@ -160,7 +157,7 @@ pub async fn list_tasks(
     user: AuthUser,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = require_scope(&user, READ)?;
+    let owner = require_scope(&user, TASKS_READ)?;
     let (filters, sort, limit) = params
         .parse()
         .map_err(|invalid| ApiError::InvalidParameter {
@@ -182,7 +179,7 @@ pub async fn list_tasks(
         limit,
         after,
     };
-    let page = tasks::list(&state.db, owner, &query).await?;
+    let page = task_store::list(&state.db, owner, &query).await?;
     let next_cursor = page
         .next
         .map(|position| state.cursor_key.encode(sort, &query.filters, &position));
@@ -220,7 +217,7 @@ pub async fn create_task(
     user: AuthUser,
     body: web::Json<CreateTask>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = require_scope(&user, WRITE)?;
+    let owner = require_scope(&user, TASKS_WRITE)?;
     let body = body.into_inner();
     let new = NewTask {
         title: TaskTitle::parse(&body.title).map_err(|e| ApiError::validation("title", e))?,
@@ -229,7 +226,7 @@ pub async fn create_task(
         due_at: body.due_at,
         priority: body.priority.unwrap_or_default(),
     };
-    let task = TaskView::try_from(tasks::create(&state.db, owner, new).await?)?;
+    let task = TaskView::try_from(task_store::create(&state.db, owner, new).await?)?;
     let mut response = HttpResponse::Created();
     response.insert_header((LOCATION, format!("/api/tasks/{}", task.id)));
     Ok(with_etag(response, task))
@@ -261,9 +258,9 @@ pub async fn get_task(
     id: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = require_scope(&user, READ)?;
+    let owner = require_scope(&user, TASKS_READ)?;
     let id = parse_id(&id)?;
-    let task = tasks::find(&state.db, owner, id)
+    let task = task_store::find(&state.db, owner, id)
         .await?
         .ok_or(ApiError::TaskNotFound)?;
     if is_not_modified(&request, task.version)? {
@@ -304,11 +301,11 @@ pub async fn update_task(
     body: web::Json<UpdateTask>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = require_scope(&user, WRITE)?;
+    let owner = require_scope(&user, TASKS_WRITE)?;
     let id = parse_id(&id)?;
     let precondition = write_precondition(&request, state.require_if_match)?;
     let changes = parse_changes(body.into_inner())?;
-    let task = written(tasks::update(&state.db, owner, id, changes, &precondition).await?)?;
+    let task = written(task_store::update(&state.db, owner, id, changes, &precondition).await?)?;
     Ok(with_etag(HttpResponse::Ok(), TaskView::try_from(task)?))
 }
 
@@ -378,9 +375,9 @@ pub async fn delete_task(
     id: web::Path<String>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = require_scope(&user, WRITE)?;
+    let owner = require_scope(&user, TASKS_WRITE)?;
     let id = parse_id(&id)?;
     let precondition = write_precondition(&request, state.require_if_match)?;
-    written(tasks::delete(&state.db, owner, id, &precondition).await?)?;
+    written(task_store::delete(&state.db, owner, id, &precondition).await?)?;
     Ok(HttpResponse::NoContent().finish())
 }

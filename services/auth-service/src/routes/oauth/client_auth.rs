@@ -10,7 +10,7 @@ use sea_orm::ConnectionTrait;
 use secrecy::SecretString;
 
 use super::OAuthError;
-use crate::oauth_clients::{self, AuthenticatedClient, CLIENT_ID_PREFIX};
+use crate::oauth::clients::{self, AuthenticatedClient, CLIENT_ID_PREFIX};
 
 /// Real Basic headers are well under this; longer ones are refused before decoding.
 const MAX_BASIC_HEADER_BYTES: usize = 1024;
@@ -86,7 +86,7 @@ pub async fn authenticate<C: ConnectionTrait>(
         tracing::info!("client authentication missing");
         return Err(OAuthError::InvalidClient);
     };
-    match oauth_clients::authenticate(db, &credentials.client_id, &credentials.secret).await? {
+    match clients::authenticate(db, &credentials.client_id, &credentials.secret).await? {
         Some(client) => {
             tracing::Span::current().record("client_id", client.client_id.as_str());
             Ok(client)

@@ -3,6 +3,7 @@
 //! and nothing more (§2.2).
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use auth_core::scopes::TOKENS_INTROSPECT;
 use auth_core::{AccessClaims, Verifier};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -13,11 +14,11 @@ use super::{
     OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, OAuthUnauthorizedClient,
     no_store_json,
 };
-use crate::access_token::FIRST_PARTY_CLIENT_ID;
-use crate::oauth_clients;
+use crate::oauth::clients;
+use crate::routes::AppState;
 use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions;
-use crate::startup::AppState;
+use crate::tokens::access_token::FIRST_PARTY_CLIENT_ID;
 
 /// RFC 7662 §2.2. Every member but `active` is absent for an inactive token.
 #[derive(Serialize, ToSchema, Default)]
@@ -77,7 +78,7 @@ pub async fn introspect(
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
     let presented =
-        authorize_and_identify(&state, &verifier, &req, form, "tokens:introspect").await?;
+        authorize_and_identify(&state, &verifier, &req, form, TOKENS_INTROSPECT).await?;
     let answer = match presented {
         PresentedToken::Access(claims) if access_token_is_live(&state, &claims).await? => {
             access_token_answer(&claims)
@@ -110,7 +111,7 @@ async fn access_token_is_live(state: &AppState, claims: &AccessClaims) -> anyhow
                 .await?
                 .is_some())
         }
-        None => oauth_clients::is_active(&state.db, &claims.sub).await,
+        None => clients::is_active(&state.db, &claims.sub).await,
     }
 }
 

@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 
 use super::{OAuthError, client_auth};
 
-use crate::sessions::{self, RefreshTokenStatus};
-use crate::startup::AppState;
+use crate::routes::AppState;
+use crate::sessions::refresh::{self, RefreshTokenStatus};
 
 /// The form of both endpoints (RFC 7009 §2.1, RFC 7662 §2.1), with client authentication.
 #[derive(Deserialize, ToSchema)]
@@ -82,7 +82,7 @@ async fn as_refresh_token(
     state: &AppState,
     token: &SecretString,
 ) -> anyhow::Result<PresentedToken> {
-    Ok(sessions::inspect_refresh_token(&state.db, token)
+    Ok(refresh::inspect(&state.db, token)
         .await?
         .map_or(PresentedToken::Unknown, PresentedToken::Refresh))
 }

@@ -4,15 +4,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use auth_core::Verifier;
+use auth_core::scopes::TOKENS_REVOKE;
 use uuid::Uuid;
 
 use super::presented_token::{PresentedToken, TokenForm, authorize_and_identify};
 use super::{
     OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, OAuthUnauthorizedClient,
 };
+use crate::routes::AppState;
 use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions;
-use crate::startup::AppState;
 
 /// RFC 7009 token revocation.
 ///
@@ -39,7 +40,7 @@ pub async fn revoke(
     req: HttpRequest,
     form: Result<web::Form<TokenForm>, actix_web::Error>,
 ) -> Result<HttpResponse, OAuthError> {
-    let presented = authorize_and_identify(&state, &verifier, &req, form, "tokens:revoke").await?;
+    let presented = authorize_and_identify(&state, &verifier, &req, form, TOKENS_REVOKE).await?;
     let session_id = match presented {
         PresentedToken::Refresh(status) => Some(status.session.id),
         // A service token has no session: it cannot be revoked, only left to expire.

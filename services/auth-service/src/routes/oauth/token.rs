@@ -2,17 +2,19 @@
 //! service clients, and the refresh_token grant for the first-party public client.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use auth_core::scopes;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::client_auth::{self, PresentedClient};
 use super::{OAuthError, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError, no_store_json};
-use crate::access_token::{FIRST_PARTY_CLIENT_ID, USER_SCOPES};
 use crate::domain::ScopeSet;
+use crate::routes::AppState;
 use crate::routes::api_doc::TAG_OAUTH;
-use crate::sessions::{self, RotateError};
-use crate::startup::AppState;
+use crate::sessions;
+use crate::sessions::refresh::{ReusePolicy, RotateError};
+use crate::tokens::access_token::FIRST_PARTY_CLIENT_ID;
 
 /// The form of `POST /oauth/token`. Every field is optional to the parser so that a missing
 /// one is an RFC 6749 error, not a generic 400; which are needed depends on `grant_type`.
@@ -153,17 +155,21 @@ async fn refresh(
     }
     let presented = refresh_token.ok_or(OAuthError::InvalidRequest("refresh_token is required"))?;
     // A narrower scope is not supported; if present it must not ask for more.
-    if let Some(scope) = &scope {
-        let granted: Vec<&str> = USER_SCOPES.split(' ').collect();
-        if !scope.split_ascii_whitespace().all(|s| granted.contains(&s)) {
-            return Err(OAuthError::InvalidScope("the scope exceeds the grant"));
-        }
+    if let Some(scope) = &scope
+        && !scope
+            .split_ascii_whitespace()
+            .all(|s| scopes::USER.contains(&s))
+    {
+        return Err(OAuthError::InvalidScope("the scope exceeds the grant"));
     }
-    let issued = match sessions::rotate(
+    let issued = match sessions::refresh::rotate(
         &state.db,
         &state.revocations,
         &presented,
-        state.refresh_reuse_grace,
+        &ReusePolicy {
+            reuse_grace: state.refresh_reuse_grace,
+            clock: &state.clock,
+        },
     )
     .await
     {
@@ -185,6 +191,6 @@ async fn refresh(
         token_type: "Bearer",
         expires_in: state.tokens.ttl_secs,
         refresh_token: Some(issued.token.expose_secret().to_owned()),
-        scope: USER_SCOPES.to_owned(),
+        scope: scopes::USER.join(" "),
     }))
 }

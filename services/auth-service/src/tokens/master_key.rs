@@ -1,5 +1,6 @@
-//! The master key encrypts private signing keys at rest (ARCHITECTURE §2). Production must
-//! supply it; development generates one under the data folder and says so loudly.
+//! The master key encrypts private signing keys at rest (docs/architecture.md, "Databases").
+//! Production must supply it; development generates one under the data folder and says so
+//! loudly.
 
 use std::path::Path;
 

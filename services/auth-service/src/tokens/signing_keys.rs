@@ -1,6 +1,7 @@
-//! The auth-service's signing keys (ARCHITECTURE §3): Ed25519 key pairs generated here,
-//! private halves sealed with the master key in `auth.signing_keys`, public halves published
-//! as the JWKS. A key moves `next` → `current` → `retired`; exactly one is `current`.
+//! The auth-service's signing keys (docs/architecture.md, "Key rotation"): Ed25519 key pairs
+//! generated here, private halves sealed with the master key in `auth.signing_keys`, public
+//! halves published as the JWKS. A key moves `next` → `current` → `retired`; exactly one is
+//! `current`.
 
 use anyhow::Context;
 use base64::Engine;
@@ -14,29 +15,9 @@ use sea_orm::{
 use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 
+use super::master_key::MasterKey;
 use crate::entities::signing_keys;
-use crate::master_key::MasterKey;
-
-/// Where a key is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SigningKeyState {
-    /// Published in the JWKS, not yet signing: validators learn it before they meet it.
-    Next,
-    /// The one key that signs.
-    Current,
-    /// No longer signing; published until every token it signed has expired.
-    Retired,
-}
-
-impl SigningKeyState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Next => "next",
-            Self::Current => "current",
-            Self::Retired => "retired",
-        }
-    }
-}
+pub use crate::entities::signing_keys::SigningKeyState;
 
 /// The key that signs now, ready to use.
 pub struct SigningKey {
@@ -67,14 +48,14 @@ pub async fn load_or_create(
 ) -> anyhow::Result<KeyRing> {
     for state in [SigningKeyState::Current, SigningKeyState::Next] {
         let exists = signing_keys::Entity::find()
-            .filter(signing_keys::Column::State.eq(state.as_str()))
+            .filter(signing_keys::Column::State.eq(state))
             .one(db)
             .await
             .context("reading signing keys")?
             .is_some();
         if !exists {
             let kid = insert_new_key(db, master, state).await?;
-            tracing::info!(%kid, state = state.as_str(), "generated a signing key");
+            tracing::info!(%kid, %state, "generated a signing key");
         }
     }
     load(db, master).await
@@ -91,7 +72,7 @@ pub async fn load(db: &DatabaseConnection, master: &MasterKey) -> anyhow::Result
     // activated wins deterministically on every replica, and both stay published.
     let current = rows
         .iter()
-        .filter(|row| row.state == SigningKeyState::Current.as_str())
+        .filter(|row| row.state == SigningKeyState::Current)
         .max_by_key(|row| (row.activated_at, row.created_at))
         .context("no current signing key")?;
     anyhow::ensure!(
@@ -144,7 +125,7 @@ pub(crate) async fn insert_new_key<C: ConnectionTrait>(
     signing_keys::ActiveModel {
         kid: Set(kid.clone()),
         algorithm: Set("EdDSA".into()),
-        state: Set(state.as_str().into()),
+        state: Set(state),
         public_jwk: Set(jwk.to_string()),
         private_key_encrypted: Set(sealed),
         created_at: Set(now),

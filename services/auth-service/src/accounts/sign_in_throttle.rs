@@ -9,6 +9,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::config::ThrottleSettings;
 use crate::domain::Email;
 use crate::entities::sign_in_failures;
@@ -20,14 +21,18 @@ pub struct ThrottleKeys {
 }
 
 impl ThrottleKeys {
-    /// The account key is the normalised email when it parses, else a digest of the trimmed
-    /// input (an invalid email is throttled like any other: throttling reveals no accounts).
-    pub fn new(email: Option<&Email>, raw: &str, ip: Option<&str>) -> Self {
-        let account = match email {
-            Some(email) => format!("account:{email}"),
+    /// The account key is the normalised email when `email` parses as one, else a digest of
+    /// the trimmed input (an invalid email is throttled like any other: throttling reveals no
+    /// accounts).
+    pub fn new(email: &str, ip: Option<&str>) -> Self {
+        let account = match Email::parse(email) {
+            Ok(email) => format!("account:{email}"),
             // Not an email: a digest of the trimmed input, so any bytes (even NUL) are safe
             // to store and the key stays short.
-            None => format!("account-digest:{:x}", Sha256::digest(raw.trim().as_bytes())),
+            Err(_) => format!(
+                "account-digest:{:x}",
+                Sha256::digest(email.trim().as_bytes())
+            ),
         };
         Self {
             account,
@@ -38,11 +43,13 @@ impl ThrottleKeys {
 
 pub struct SignInThrottle {
     settings: ThrottleSettings,
+    /// Lockouts end by this clock.
+    clock: Clock,
 }
 
 impl SignInThrottle {
-    pub fn new(settings: ThrottleSettings) -> Self {
-        Self { settings }
+    pub fn new(settings: ThrottleSettings, clock: Clock) -> Self {
+        Self { settings, clock }
     }
 
     /// Counts this attempt *before* any password is hashed, so a burst of parallel guesses
@@ -108,7 +115,7 @@ impl SignInThrottle {
         key: &str,
         limit: u32,
     ) -> anyhow::Result<Result<(), Duration>> {
-        let now = crate::clock::now();
+        let now = self.clock.now();
         let existing = sign_in_failures::Entity::find_by_id(key.to_owned())
             .one(db)
             .await
@@ -227,7 +234,7 @@ mod tests {
 
     #[test]
     fn lockout_doubles_and_is_capped() {
-        let throttle = SignInThrottle::new(ThrottleSettings::default());
+        let throttle = SignInThrottle::new(ThrottleSettings::default(), Clock::default());
         assert_eq!(throttle.lockout(0).num_seconds(), 30);
         assert_eq!(throttle.lockout(1).num_seconds(), 60);
         assert_eq!(throttle.lockout(3).num_seconds(), 240);

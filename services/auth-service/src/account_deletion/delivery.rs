@@ -8,29 +8,34 @@
 //! `FOR UPDATE SKIP LOCKED` and kept locked while it is being delivered, so one replica at a
 //! time works on it. (SQLite is one process's embedded database: one worker.)
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use auth_core::scopes::TASKS_PURGE;
 use rand::Rng;
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::ScopeSet;
 use crate::entities::purge_outbox;
-use crate::oauth_clients;
-use crate::startup::AppState;
-
-const PURGE_SCOPE: &str = "tasks:purge";
+use crate::oauth::clients;
+use crate::tokens::access_token::AccessTokenIssuer;
+use crate::tokens::key_store::KeyStore;
 /// Records delivered per round; the rest wait for the next round.
 const BATCH: usize = 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where and as whom to deliver.
+/// Where and as whom to deliver, and what it takes: the outbox's database, and the keys and
+/// issuer that mint the service token.
 pub struct PurgeDelivery {
+    db: DatabaseConnection,
+    keys: Arc<KeyStore>,
+    tokens: AccessTokenIssuer,
     tasks_url: String,
     client_id: String,
     client_secret: SecretString,
@@ -39,33 +44,44 @@ pub struct PurgeDelivery {
     http: reqwest::Client,
 }
 
+/// Where and as whom to deliver, and how to retry (`AUTH__PURGE__…`).
+pub struct PurgeTarget {
+    pub tasks_url: String,
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub retry_base: Duration,
+    pub retry_max: Duration,
+}
+
 impl PurgeDelivery {
     pub fn new(
-        tasks_url: &str,
-        client_id: String,
-        client_secret: SecretString,
-        retry_base: Duration,
-        retry_max: Duration,
+        db: DatabaseConnection,
+        keys: Arc<KeyStore>,
+        tokens: AccessTokenIssuer,
+        target: PurgeTarget,
     ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()
             .context("building the purge HTTP client")?;
         Ok(Self {
-            tasks_url: tasks_url.trim_end_matches('/').to_owned(),
-            client_id,
-            client_secret,
-            retry_base,
-            retry_max,
+            db,
+            keys,
+            tokens,
+            tasks_url: target.tasks_url.trim_end_matches('/').to_owned(),
+            client_id: target.client_id,
+            client_secret: target.client_secret,
+            retry_base: target.retry_base,
+            retry_max: target.retry_max,
             http,
         })
     }
 
     /// Delivers the records that are due; how many were delivered this round.
-    pub async fn deliver_due(&self, state: &AppState) -> anyhow::Result<usize> {
+    pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let mut delivered = 0;
         for _ in 0..BATCH {
-            match self.deliver_one(state).await? {
+            match self.deliver_one().await? {
                 None => break,
                 Some(true) => delivered += 1,
                 Some(false) => {}
@@ -75,12 +91,8 @@ impl PurgeDelivery {
     }
 
     /// Claims one due record and tries it: `None` when nothing is due, else whether it went.
-    async fn deliver_one(&self, state: &AppState) -> anyhow::Result<Option<bool>> {
-        let txn = state
-            .db
-            .begin()
-            .await
-            .context("starting a purge delivery")?;
+    async fn deliver_one(&self) -> anyhow::Result<Option<bool>> {
+        let txn = self.db.begin().await.context("starting a purge delivery")?;
         let now = crate::clock::now();
         let mut due = purge_outbox::Entity::find()
             .filter(purge_outbox::Column::DeliveredAt.is_null())
@@ -94,7 +106,7 @@ impl PurgeDelivery {
             txn.commit().await.context("ending a purge claim")?;
             return Ok(None);
         };
-        let outcome = self.send(state, record.user_id).await;
+        let outcome = self.send(record.user_id).await;
         let attempts = record.attempts;
         let mut update: purge_outbox::ActiveModel = record.into();
         let done = match &outcome {
@@ -142,8 +154,8 @@ impl PurgeDelivery {
     }
 
     /// One purge call; the number of tasks the tasks-service deleted.
-    async fn send(&self, state: &AppState, user_id: uuid::Uuid) -> anyhow::Result<u64> {
-        let token = self.token(state).await?;
+    async fn send(&self, user_id: uuid::Uuid) -> anyhow::Result<u64> {
+        let token = self.token().await?;
         let response = self
             .http
             .delete(format!("{}/internal/users/{user_id}/tasks", self.tasks_url))
@@ -168,8 +180,8 @@ impl PurgeDelivery {
 
     /// A fresh service token for the configured client, as `/oauth/token` would issue it: the
     /// client must exist, be active, know this secret and be allowed `tasks:purge`.
-    async fn token(&self, state: &AppState) -> anyhow::Result<SecretString> {
-        let client = oauth_clients::authenticate(&state.db, &self.client_id, &self.client_secret)
+    async fn token(&self) -> anyhow::Result<SecretString> {
+        let client = clients::authenticate(&self.db, &self.client_id, &self.client_secret)
             .await?
             .with_context(|| {
                 format!(
@@ -177,14 +189,14 @@ impl PurgeDelivery {
                     self.client_id
                 )
             })?;
-        let scopes = ScopeSet::parse(PURGE_SCOPE)?;
+        let scopes = ScopeSet::parse(TASKS_PURGE)?;
         anyhow::ensure!(
             scopes.is_subset_of(&client.scopes),
-            "the purge client {} is not allowed {PURGE_SCOPE}",
+            "the purge client {} is not allowed {TASKS_PURGE}",
             self.client_id
         );
-        let token = state.tokens.mint_service(
-            &state.keys.current().signer,
+        let token = self.tokens.mint_service(
+            &self.keys.current().signer,
             &client.client_id,
             scopes,
             client.audience.as_deref(),

@@ -41,13 +41,7 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let detail = self.to_string();
         match self {
-            Self::Validation { field, message } => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation-error",
-                "The request is not valid",
-            )
-            .with_detail(detail.clone())
-            .with_field_error(*field, message.clone()),
+            Self::Validation { field, message } => Problem::validation(field, message),
             Self::InvalidParameter { name, message } => {
                 Problem::bad_request(detail.clone()).with_field_error(*name, message.clone())
             }
@@ -64,12 +58,17 @@ impl ApiError {
                 "Precondition required",
             )
             .with_detail(detail),
-            Self::TaskNotFound => {
-                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
-            }
+            Self::TaskNotFound => Problem::not_found(detail),
             Self::Auth(problem) => (**problem).clone(),
             Self::Unexpected(_) => Problem::internal(),
         }
+    }
+}
+
+/// auth-core's extractors and scope checks answer with a finished problem.
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        Self::Auth(Box::new(problem))
     }
 }
 
@@ -79,9 +78,10 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Unexpected(cause) = self {
-            tracing::error!(error = ?cause, "request failed");
-        }
-        self.problem().to_response()
+        let cause = match self {
+            Self::Unexpected(cause) => Some(cause as &dyn std::fmt::Debug),
+            _ => None,
+        };
+        self.problem().respond(cause)
     }
 }

@@ -1,4 +1,6 @@
-//! Users: creation and look-up by normalised email or id.
+//! Accounts and their passwords: users (created, looked up by normalised email or id), the
+//! argon2id hasher, the sign-in throttle, and the throttled password check that sign-in and
+//! sensitive changes share.
 
 use anyhow::Context;
 use sea_orm::{
@@ -8,14 +10,25 @@ use uuid::Uuid;
 
 use crate::domain::Email;
 use crate::entities::users;
-use crate::error::ApiError;
+
+pub mod password_check;
+pub mod password_hasher;
+pub mod sign_in_throttle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
 
 pub async fn create_user<C: ConnectionTrait>(
     db: &C,
     email: &Email,
     name: Option<String>,
     password_hash: String,
-) -> Result<users::Model, ApiError> {
+) -> Result<users::Model, CreateUserError> {
     let now = crate::clock::now();
     let inserted = users::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -30,7 +43,7 @@ pub async fn create_user<C: ConnectionTrait>(
     match inserted {
         Ok(user) => Ok(user),
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ApiError::EmailTaken)
+            Err(CreateUserError::EmailTaken)
         }
         Err(err) => Err(anyhow::Error::new(err).context("inserting a user").into()),
     }

@@ -1,20 +1,19 @@
-//! Mints RFC 9068 access tokens (ARCHITECTURE §3) with the current signing key: user tokens
-//! (with the session's `sid`) and service tokens (client_credentials: `sub` = `client_id`, no
-//! `sid`).
+//! Mints RFC 9068 access tokens (docs/architecture.md, "Tokens") with the current signing
+//! key: user tokens (with the session's `sid`) and service tokens (client_credentials: `sub` =
+//! `client_id`, no `sid`).
 
 use auth_core::{ACCESS_TOKEN_TYPE, AccessClaims};
 use chrono::Utc;
 use jsonwebtoken::Header;
 use uuid::Uuid;
 
+use super::signing_keys::SigningKey;
 use crate::domain::ScopeSet;
-use crate::signing_keys::SigningKey;
 
-/// Scopes of a first-party user session: everything a user may do with their own tasks.
-pub const USER_SCOPES: &str = "tasks:read tasks:write";
 /// `client_id` (RFC 9068 §2.2) of tokens issued through the first-party sign-in API.
 pub const FIRST_PARTY_CLIENT_ID: &str = "taskgate";
 
+#[derive(Clone)]
 pub struct AccessTokenIssuer {
     pub issuer: String,
     pub audience: String,
@@ -39,7 +38,7 @@ impl AccessTokenIssuer {
             self.ttl_secs,
         );
         claims.sid = Some(session_id.to_string());
-        claims.scope = USER_SCOPES.to_owned();
+        claims.scope = auth_core::scopes::USER.join(" ");
         sign(key, &claims)
     }
 

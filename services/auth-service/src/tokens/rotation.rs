@@ -1,13 +1,13 @@
-//! Signing-key rotation (ARCHITECTURE §3): `next` → `current` → `retired` → deleted.
+//! Signing-key rotation (docs/architecture.md, "Key rotation"): `next` → `current` →
+//! `retired` → deleted.
 //!
 //! A rotation promotes the published `next` key to `current`, retires the old `current`, and
 //! publishes a fresh `next`. Because the promoted key was in the JWKS since the previous
 //! rotation, validators with a cached JWKS never meet an unknown `kid`; a retired key stays
 //! published until every token it signed has expired. Rotations run in one transaction,
-//! serialised across replicas (a Postgres advisory lock; SQLite's single writer), and the
-//! scheduled one re-checks inside the lock whether it is still due, so two replicas rotate once.
-
-use std::sync::{Arc, RwLock};
+//! serialised across replicas (a Postgres advisory lock; SQLite's single writer), and every
+//! rule (due yet? is the `next` key old enough?) is checked inside the lock, so two replicas
+//! or two cron jobs rotate once.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -17,12 +17,30 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use super::master_key::MasterKey;
+use super::signing_keys::{SigningKeyState, insert_new_key};
 use crate::entities::signing_keys;
-use crate::master_key::MasterKey;
-use crate::signing_keys::{KeyRing, SigningKeyState, insert_new_key, load};
 
 /// Arbitrary, fixed: the Postgres advisory lock id that serialises rotations.
-const ROTATION_LOCK_ID: i64 = 0x7461_736b_6b65_7973; // "taskkeys"
+pub const ROTATION_LOCK_ID: i64 = 0x7461_736b_6b65_7973; // "taskkeys"
+
+/// Validators refresh their JWKS every five minutes: a `next` key published more recently than
+/// this may be missing from their caches, so an operator's rotation waits for it (or is
+/// forced). A scheduled rotation's `next` key is one rotation interval (an hour at least) old.
+pub const MIN_NEXT_KEY_AGE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// When to rotate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotateWhen {
+    /// The schedule (and `keys rotate --if-due`): only if the current key has signed for at
+    /// least this long.
+    Due(chrono::Duration),
+    /// An operator's `keys rotate`: now, unless the `next` key is younger than
+    /// [`MIN_NEXT_KEY_AGE`].
+    Now,
+    /// `keys rotate --force`: now, however young the `next` key.
+    Forced,
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RotationOutcome {
@@ -33,14 +51,14 @@ pub enum RotationOutcome {
     },
     /// The current key is younger than the rotation interval (another replica rotated).
     NotDue,
+    /// The `next` key was published at `published_at`, less than [`MIN_NEXT_KEY_AGE`] ago.
+    NextKeyTooNew { published_at: DateTime<Utc> },
 }
 
-/// Rotates now (`min_age` = `None`), or only if the current key has signed for at least
-/// `min_age` (the schedule).
 pub async fn rotate(
     db: &DatabaseConnection,
     master: &MasterKey,
-    min_age: Option<chrono::Duration>,
+    when: RotateWhen,
 ) -> anyhow::Result<RotationOutcome> {
     let txn = db.begin().await.context("starting a rotation")?;
     if service_database::is_postgres(db) {
@@ -54,7 +72,7 @@ pub async fn rotate(
                 signing_keys::Column::State,
                 Expr::col(signing_keys::Column::State),
             )
-            .filter(signing_keys::Column::State.eq(SigningKeyState::Next.as_str()))
+            .filter(signing_keys::Column::State.eq(SigningKeyState::Next))
             .exec(&txn)
             .await
             .context("taking the rotation lock")?;
@@ -67,19 +85,30 @@ pub async fn rotate(
         .context("reading signing keys")?;
     let currents: Vec<&signing_keys::Model> = rows
         .iter()
-        .filter(|row| row.state == SigningKeyState::Current.as_str())
+        .filter(|row| row.state == SigningKeyState::Current)
         .collect();
-    if let Some(min_age) = min_age {
-        let newest_activation = currents.iter().filter_map(|row| row.activated_at).max();
-        if newest_activation.is_some_and(|at| at + min_age > now) {
-            txn.rollback().await.context("ending a rotation")?;
-            return Ok(RotationOutcome::NotDue);
-        }
-    }
     let next = rows
         .iter()
-        .find(|row| row.state == SigningKeyState::Next.as_str())
+        .find(|row| row.state == SigningKeyState::Next)
         .context("no `next` signing key to promote (start the service once to create one)")?;
+    let refusal = match when {
+        RotateWhen::Due(min_age) => currents
+            .iter()
+            .filter_map(|row| row.activated_at)
+            .max()
+            .is_some_and(|activated| activated + min_age > now)
+            .then_some(RotationOutcome::NotDue),
+        RotateWhen::Now => {
+            (next.created_at + MIN_NEXT_KEY_AGE > now).then_some(RotationOutcome::NextKeyTooNew {
+                published_at: next.created_at,
+            })
+        }
+        RotateWhen::Forced => None,
+    };
+    if let Some(refusal) = refusal {
+        txn.rollback().await.context("ending a rotation")?;
+        return Ok(refusal);
+    }
 
     set_state(&txn, &next.kid, SigningKeyState::Current, now).await?;
     let mut retired = Vec::new();
@@ -104,7 +133,7 @@ async fn set_state<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let mut update = signing_keys::Entity::update_many()
-        .col_expr(signing_keys::Column::State, Expr::value(state.as_str()))
+        .col_expr(signing_keys::Column::State, Expr::value(state))
         .filter(signing_keys::Column::Kid.eq(kid));
     update = match state {
         SigningKeyState::Current => {
@@ -126,7 +155,7 @@ pub async fn delete_retired_before(
     cutoff: DateTime<Utc>,
 ) -> anyhow::Result<u64> {
     let retired = signing_keys::Entity::find()
-        .filter(signing_keys::Column::State.eq(SigningKeyState::Retired.as_str()))
+        .filter(signing_keys::Column::State.eq(SigningKeyState::Retired))
         .all(db)
         .await
         .context("reading retired keys")?;
@@ -145,50 +174,11 @@ pub async fn delete_retired_before(
     Ok(deleted)
 }
 
+/// Every key, oldest first (`auth-service keys list`).
 pub async fn list(db: &DatabaseConnection) -> anyhow::Result<Vec<signing_keys::Model>> {
     signing_keys::Entity::find()
         .order_by_asc(signing_keys::Column::CreatedAt)
         .all(db)
         .await
         .context("listing signing keys")
-}
-
-/// The ring in use, swapped whole when the keys change (here or on another replica).
-pub struct KeyStore {
-    ring: RwLock<Arc<KeyRing>>,
-}
-
-impl KeyStore {
-    pub fn new(ring: KeyRing) -> Self {
-        Self {
-            ring: RwLock::new(Arc::new(ring)),
-        }
-    }
-
-    pub fn current(&self) -> Arc<KeyRing> {
-        Arc::clone(
-            &self
-                .ring
-                .read()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        )
-    }
-
-    /// Reloads from the database; true if the signer or the published set changed.
-    pub async fn reload(
-        &self,
-        db: &DatabaseConnection,
-        master: &MasterKey,
-    ) -> anyhow::Result<bool> {
-        let fresh = load(db, master).await?;
-        let old = self.current();
-        let changed = fresh.signer.kid != old.signer.kid || fresh.jwks_json != old.jwks_json;
-        if changed {
-            *self
-                .ring
-                .write()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(fresh);
-        }
-        Ok(changed)
-    }
 }

@@ -1,7 +1,8 @@
-//! Deleting an account. The user's tasks live in the tasks-service's database, which no
-//! transaction of ours can reach, so the deletion writes an outbox record in the same
-//! transaction that deletes the user: either both happen or neither, and `purge_delivery`
-//! then tells the tasks-service (retrying until it succeeds, even across restarts).
+//! Deleting an account (docs/architecture.md, "Account deletion and the purge outbox"). The
+//! user's tasks live in the tasks-service's database, which no transaction of ours can reach,
+//! so the deletion writes an outbox record in the same transaction that deletes the user:
+//! either both happen or neither, and [`delivery`] then tells the tasks-service (retrying
+//! until it succeeds, even across restarts).
 
 use anyhow::Context;
 use sea_orm::{
@@ -11,7 +12,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::entities::{purge_outbox, users};
-use crate::revocations::RevocationLog;
+use crate::sessions::revocation_log::RevocationLog;
+
+pub mod delivery;
 
 /// In one transaction: the outbox record, a revocation cut-off for every token the user holds
 /// (the feed carries it to every validator), and the user row (sessions and refresh tokens go

@@ -1,24 +1,20 @@
-//! Token responses, refresh, and the signed-in user.
+//! The token response of sign-up, sign-in and refresh, and the refresh route itself.
 
-use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use auth_core::AuthUser;
+use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::api_doc::TAG_SESSIONS;
+use super::{ApiError, AppState, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
-use crate::error::ApiError;
-use crate::routes::api_doc::{TAG_ACCOUNT, TAG_SESSIONS};
+use crate::sessions::refresh::ReusePolicy;
 use crate::sessions::{self, IssuedRefreshToken};
-use crate::startup::AppState;
-
-pub const REFRESH_COOKIE: &str = "taskgate_refresh";
 
 /// A user as the API shows it (never the password hash).
 #[derive(Serialize, ToSchema)]
@@ -72,13 +68,7 @@ pub fn token_response(
     let remaining = (issued.session.expires_at - Utc::now())
         .num_seconds()
         .max(0);
-    let cookie = Cookie::build(REFRESH_COOKIE, refresh_token.to_owned())
-        .path("/api/auth")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(state.secure_cookies)
-        .max_age(CookieDuration::seconds(remaining))
-        .finish();
+    let cookie = refresh_cookie::set(refresh_token, remaining, state.secure_cookies);
     Ok(HttpResponse::build(status)
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .insert_header((PRAGMA, HeaderValue::from_static("no-cache")))
@@ -137,16 +127,16 @@ pub async fn refresh(
         Some(parsed.refresh_token)
     };
     let presented = from_body
-        .or_else(|| {
-            req.cookie(REFRESH_COOKIE)
-                .map(|c| SecretString::from(c.value().to_owned()))
-        })
+        .or_else(|| refresh_cookie::read(&req))
         .ok_or(ApiError::InvalidRefreshToken)?;
-    let issued = sessions::rotate(
+    let issued = sessions::refresh::rotate(
         &state.db,
         &state.revocations,
         &presented,
-        state.refresh_reuse_grace,
+        &ReusePolicy {
+            reuse_grace: state.refresh_reuse_grace,
+            clock: &state.clock,
+        },
     )
     .await?;
     tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));
@@ -154,23 +144,4 @@ pub async fn refresh(
         .await?
         .ok_or(ApiError::AccountGone)?;
     token_response(&state, &user, issued, StatusCode::OK)
-}
-
-/// The user behind the access token.
-#[utoipa::path(
-    tag = TAG_ACCOUNT,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, description = "The signed-in user", body = UserView),
-        (status = 401, response = http_problem::openapi::Unauthorized),
-        (status = 500, response = http_problem::openapi::InternalError),
-    ),
-)]
-#[get("/me")]
-pub async fn me(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    crate::routes::sessions::live_session(&state, &user).await?;
-    let account = accounts::find_by_id(&state.db, user.user_id)
-        .await?
-        .ok_or(ApiError::AccountGone)?;
-    Ok(HttpResponse::Ok().json(UserView::from(&account)))
 }

@@ -1,3 +1,6 @@
+//! `GET /api/auth/revocations`: the revocation feed validators follow (docs/architecture.md,
+//! "Revocation feed").
+
 use std::time::Duration;
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
@@ -5,10 +8,9 @@ use actix_web::{HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::error::ApiError;
-use crate::revocations::FeedPage;
-use crate::routes::api_doc::TAG_SESSIONS;
-use crate::startup::AppState;
+use super::api_doc::TAG_SESSIONS;
+use super::{ApiError, AppState};
+use crate::sessions::revocation_log::FeedPage;
 
 /// The longest a follower may hold a request open.
 const MAX_WAIT_SECS: u64 = 30;

@@ -4,8 +4,8 @@
 use actix_web::HttpRequest;
 use actix_web::http::header::{EntityTag, Header, IfMatch, IfNoneMatch};
 
-use crate::error::ApiError;
-use crate::tasks::Precondition;
+use crate::routes::ApiError;
+use crate::task_store::Precondition;
 
 /// The strong ETag of a task version: `"<version>"`.
 pub fn etag(version: i32) -> EntityTag {

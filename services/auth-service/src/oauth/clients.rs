@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::ScopeSet;
 use crate::entities::oauth_clients;
-use crate::opaque_secret;
+use crate::tokens::opaque_secret;
 
 /// Client ids are `svc-<UUIDv7>`: the prefix keeps a service token's `sub` from ever parsing
 /// as a user id (a UUID), so no validator can take a service for a user.

@@ -1,8 +1,10 @@
-//! The revocation log behind `GET /api/auth/revocations` (ARCHITECTURE §3): revoked session
+//! The revocation log behind `GET /api/auth/revocations` (docs/architecture.md, "Revocation
+//! feed"): revoked session
 //! ids and per-user "not before" cut-offs, each kept until every access token it concerns has
 //! expired. Validators follow it (long-poll) and refuse those tokens in memory, so a sign-out
 //! takes effect everywhere within about a second without a call per request.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -32,6 +34,8 @@ pub struct RevocationLog {
     wake: Notify,
     /// How long an entry must live: the longest access token lifetime plus validator leeway.
     entry_ttl: chrono::Duration,
+    /// Long-polls waiting for an entry right now (`/metrics`).
+    waiting: AtomicUsize,
 }
 
 #[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
@@ -61,11 +65,20 @@ pub struct UserEntry {
 }
 
 impl RevocationLog {
-    pub fn new(access_ttl_secs: i64, leeway_secs: i64) -> Self {
+    /// A log whose entries outlive the tokens they concern (at most `access_ttl_secs` old) by
+    /// the largest leeway any validator may allow.
+    pub fn new(access_ttl_secs: u64) -> Self {
+        let secs = access_ttl_secs.saturating_add(auth_core::MAX_LEEWAY_SECS);
         Self {
             wake: Notify::new(),
-            entry_ttl: chrono::Duration::seconds(access_ttl_secs + leeway_secs),
+            entry_ttl: chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)),
+            waiting: AtomicUsize::new(0),
         }
+    }
+
+    /// How many long-polls are waiting for a new entry now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     pub async fn record_session<C: ConnectionTrait + TransactionTrait>(
@@ -146,19 +159,37 @@ impl RevocationLog {
                 return Ok(page);
             }
             let nap = CROSS_REPLICA_POLL.min(deadline - now);
+            let _waiting = Waiting::count(&self.waiting);
             let _ = tokio::time::timeout(nap, woken).await;
         }
     }
+}
 
-    /// Deletes entries whose tokens have all expired.
-    pub async fn prune<C: ConnectionTrait>(&self, db: &C) -> anyhow::Result<u64> {
-        let result = revocations::Entity::delete_many()
-            .filter(revocations::Column::ExpiresAt.lt(crate::clock::now()))
-            .exec(db)
-            .await
-            .context("pruning revocations")?;
-        Ok(result.rows_affected)
+/// Counts one waiting long-poll for as long as it lives (dropped when the wait ends, or when
+/// the client goes away and the request is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn count(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
     }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Deletes entries whose tokens have all expired.
+pub async fn prune<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
+    let result = revocations::Entity::delete_many()
+        .filter(revocations::Column::ExpiresAt.lt(crate::clock::now()))
+        .exec(db)
+        .await
+        .context("pruning revocations")?;
+    Ok(result.rows_affected)
 }
 
 async fn newest_id<C: ConnectionTrait>(db: &C) -> anyhow::Result<i64> {

@@ -1,9 +1,14 @@
-//! The client-facing errors of the auth API and their one rendering as problem+json.
+//! The client-facing errors of the auth API, their one rendering as problem+json, and the
+//! mapping of the data modules' own errors to them: only this layer speaks HTTP.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
 use actix_web::{HttpResponse, ResponseError};
 use http_problem::Problem;
+
+use crate::accounts::CreateUserError;
+use crate::accounts::password_check::PasswordCheckError;
+use crate::sessions::refresh::RotateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -44,13 +49,7 @@ impl ApiError {
     fn problem(&self) -> Problem {
         let detail = self.to_string();
         match self {
-            Self::Validation { field, message } => Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation-error",
-                "The request is not valid",
-            )
-            .with_detail(detail.clone())
-            .with_field_error(*field, message.clone()),
+            Self::Validation { field, message } => Problem::validation(field, message),
             Self::BadRequest(_) => Problem::bad_request(detail),
             Self::EmailTaken => Problem::new(
                 StatusCode::CONFLICT,
@@ -66,9 +65,7 @@ impl ApiError {
             }
             Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
             Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),
-            Self::SessionNotFound => {
-                Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
-            }
+            Self::SessionNotFound => Problem::not_found(detail),
             Self::Throttled { retry_after_secs } => {
                 let mut problem = Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
@@ -77,7 +74,7 @@ impl ApiError {
                 )
                 .with_detail(detail);
                 if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    problem = problem.with_header(actix_web::http::header::RETRY_AFTER, value);
+                    problem = problem.with_header(RETRY_AFTER, value);
                 }
                 problem
             }
@@ -102,9 +99,39 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Unexpected(cause) = self {
-            tracing::error!(error = ?cause, "request failed");
+        let cause = match self {
+            Self::Unexpected(cause) => Some(cause as &dyn std::fmt::Debug),
+            _ => None,
+        };
+        self.problem().respond(cause)
+    }
+}
+
+impl From<CreateUserError> for ApiError {
+    fn from(err: CreateUserError) -> Self {
+        match err {
+            CreateUserError::EmailTaken => Self::EmailTaken,
+            CreateUserError::Unexpected(cause) => Self::Unexpected(cause),
         }
-        self.problem().to_response()
+    }
+}
+
+impl From<RotateError> for ApiError {
+    fn from(err: RotateError) -> Self {
+        match err {
+            RotateError::Refused(_) => Self::InvalidRefreshToken,
+            RotateError::Unexpected(cause) => Self::Unexpected(cause),
+        }
+    }
+}
+
+impl From<PasswordCheckError> for ApiError {
+    fn from(err: PasswordCheckError) -> Self {
+        match err {
+            PasswordCheckError::Throttled { retry_after } => Self::Throttled {
+                retry_after_secs: retry_after.as_secs(),
+            },
+            PasswordCheckError::Unexpected(cause) => Self::Unexpected(cause),
+        }
     }
 }

@@ -1,0 +1,125 @@
+//! The check behind each service's test of `config/<service>.example.toml`: the example names
+//! every setting, each with its built-in default, so it cannot drift from the code.
+//!
+//! The file's convention: prose comments start with `# `; a setting with no default (a secret,
+//! a URL to fill in) or a table that is empty by default (`[[clients]]`) is written commented
+//! out with the `#` right against it (`#master_key = "…"`), ready to uncomment.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// Panics, naming what differs, unless the example at `path`:
+/// 1. loads as it is and equals `T::default()`;
+/// 2. still loads with its commented-out settings uncommented (so they are real settings with
+///    well-formed values, not stale names);
+/// 3. names every setting `T` has, and nothing else.
+#[track_caller]
+pub fn assert_example_matches_defaults<T>(path: &Path)
+where
+    T: Serialize + DeserializeOwned + Default,
+{
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+
+    let as_written: T = crate::settings::load_file(path)
+        .unwrap_or_else(|e| panic!("{} does not load: {e:#}", path.display()));
+    assert_eq!(
+        to_json(&as_written),
+        to_json(&T::default()),
+        "{}: a value differs from the code's default",
+        path.display()
+    );
+
+    let uncommented = uncomment(&text);
+    let loaded = config::Config::builder()
+        .add_source(config::File::from_str(
+            &uncommented,
+            config::FileFormat::Toml,
+        ))
+        .build()
+        .and_then(config::Config::try_deserialize::<T>);
+    if let Err(e) = loaded {
+        panic!(
+            "{} with its commented-out settings uncommented does not load: {e}",
+            path.display()
+        );
+    }
+
+    let written: Value = toml::from_str(&uncommented)
+        .unwrap_or_else(|e| panic!("{} is not TOML: {e}", path.display()));
+    let in_example = setting_names(&written);
+    let in_code = setting_names(&to_json(&T::default()));
+    let missing: Vec<_> = in_code.difference(&in_example).collect();
+    let unknown: Vec<_> = in_example.difference(&in_code).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "{}: settings missing from the example: {missing:?}; in the example but not in the \
+         code: {unknown:?}",
+        path.display()
+    );
+}
+
+fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or_else(|e| panic!("serialising settings: {e}"))
+}
+
+/// `#name = …` and `#[table]` lines lose their `#`; `# prose` stays a comment.
+fn uncomment(text: &str) -> String {
+    text.lines()
+        .map(|line| match line.strip_prefix('#') {
+            Some(rest) if rest.starts_with(|c: char| c.is_ascii_lowercase() || c == '[') => rest,
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Dotted paths of every setting: tables are walked into, anything else (a value, a list, a
+/// list of tables, an unset option) is one setting.
+fn setting_names(value: &Value) -> BTreeSet<String> {
+    fn walk(prefix: &str, value: &Value, names: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(table) => {
+                for (key, inner) in table {
+                    let path = if prefix.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    walk(&path, inner, names);
+                }
+            }
+            _ => {
+                names.insert(prefix.to_owned());
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    walk("", value, &mut names);
+    names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_settings_are_uncommented() {
+        let text = "# prose = not a setting\n#url = \"x\"\n#[[clients]]\nport = 1\n";
+        assert_eq!(
+            uncomment(text),
+            "# prose = not a setting\nurl = \"x\"\n[[clients]]\nport = 1"
+        );
+    }
+
+    #[test]
+    fn names_are_dotted_paths_to_leaves() {
+        let value = serde_json::json!({"a": {"b": 1, "c": null}, "d": [{"e": 1}]});
+        let names: Vec<String> = setting_names(&value).into_iter().collect();
+        assert_eq!(names, ["a.b", "a.c", "d"]);
+    }
+}

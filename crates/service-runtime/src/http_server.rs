@@ -1,0 +1,57 @@
+//! The HTTP server both services run: the same middleware, error handlers and OpenAPI
+//! endpoint around each service's own routes.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use http_problem::{json_error_handler, query_error_handler};
+use tracing_actix_web::TracingLogger;
+use utoipa::openapi::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// What a service puts into the server: its routes (which also register its shared state with
+/// `cfg.app_data`), the OpenAPI document they are added to, and its JSON body limit.
+pub struct HttpApi<F> {
+    /// Title, tags and shared components; each route adds its own path.
+    pub openapi: OpenApi,
+    /// Registers the routes (`cfg.service(handler)`) and the state they use.
+    pub routes: F,
+    /// Larger JSON bodies are refused with 413.
+    pub json_limit_bytes: usize,
+}
+
+/// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
+/// request is traced; malformed JSON or query strings and unknown routes are problem+json;
+/// the finished document is served at `GET /openapi.json`.
+pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Server>
+where
+    F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
+{
+    let json_config = web::JsonConfig::default()
+        .limit(api.json_limit_bytes)
+        .error_handler(json_error_handler);
+    let query_config = web::QueryConfig::default().error_handler(query_error_handler);
+    let HttpApi {
+        openapi, routes, ..
+    } = api;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(http_problem::RequestIdHeader)
+            .wrap(TracingLogger::default())
+            .app_data(json_config.clone())
+            .app_data(query_config.clone())
+            // Routes and their OpenAPI paths are collected together; the finished document
+            // is then served at /openapi.json (which documents itself).
+            .into_utoipa_app()
+            .openapi(openapi.clone())
+            .configure(routes.clone())
+            .openapi_service(http_problem::openapi::openapi_json_service)
+            .into_app()
+            .default_service(web::to(http_problem::unknown_route))
+    })
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,19 @@
+//! The start-up wiring both services share, so each service's `main.rs` and `startup.rs` say
+//! only what is particular to it:
+//! - [`telemetry`]: log lines for a server, for the CLI, and for tests (`TEST_LOG=1`);
+//! - [`settings`]: layered configuration (defaults → `config/<service>.toml` → environment);
+//! - [`http_server`]: the actix-web server with request ids, tracing, problem+json for
+//!   malformed input and unknown routes, and the OpenAPI document at `/openapi.json`;
+//! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready.
+//!
+//! Errors and their problem+json shape live in `http-problem`; databases in
+//! `service-database`. What a service does with its routes is its own.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod health;
+pub mod http_server;
+pub mod settings;
+pub mod telemetry;
+
+#[cfg(feature = "test-support")]
+pub mod example_config;

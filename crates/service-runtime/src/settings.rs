@@ -1,0 +1,54 @@
+//! Layered settings (docs/architecture.md, "Configuration"): each setting's built-in default
+//! (the type's `Default`), then `config/<service>.toml` if it exists, then `<PREFIX>__…`
+//! environment variables, double underscore for nesting (`AUTH__TOKENS__ACCESS_TTL_SECS`).
+//! The settings types reject unknown keys (`deny_unknown_fields`), so a typo never falls back
+//! to a default silently.
+
+use std::path::Path;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use serde::Serializer;
+use serde::de::DeserializeOwned;
+
+/// Reads `config/<service>.toml` (optional) and the `<env_prefix>__…` variables over `T`'s
+/// defaults.
+pub fn load_layered<T: DeserializeOwned>(service: &str, env_prefix: &str) -> anyhow::Result<T> {
+    let layered = config::Config::builder()
+        .add_source(config::File::with_name(&format!("config/{service}")).required(false))
+        .add_source(
+            config::Environment::with_prefix(env_prefix)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        )
+        .build()
+        .context("reading configuration")?;
+    layered.try_deserialize().with_context(|| {
+        format!("invalid configuration ({env_prefix}__… variables or config/{service}.toml)")
+    })
+}
+
+/// Reads one TOML file over `T`'s defaults, without the environment.
+pub fn load_file<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    config::Config::builder()
+        .add_source(config::File::from(path))
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .with_context(|| format!("reading {}", path.display()))
+}
+
+/// An optional secret from the conventional environment variable `name` (`DATABASE_URL`,
+/// `BETTER_AUTH_SECRET`), for a setting left unset.
+pub fn secret_from_env(name: &str) -> Option<SecretString> {
+    std::env::var(name).ok().map(SecretString::from)
+}
+
+/// `#[serde(serialize_with = "service_runtime::settings::redacted")]` for secret settings:
+/// whether one is set, never its value.
+pub fn redacted<S: Serializer>(secret: &Option<SecretString>, out: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => out.serialize_some("<redacted>"),
+        None => out.serialize_none(),
+    }
+}

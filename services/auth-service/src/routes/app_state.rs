@@ -1,0 +1,29 @@
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::accounts::password_hasher::PasswordHasher;
+use crate::accounts::sign_in_throttle::SignInThrottle;
+use crate::clock::Clock;
+use crate::sessions::revocation_log::RevocationLog;
+use crate::tokens::access_token::AccessTokenIssuer;
+use crate::tokens::key_store::KeyStore;
+
+/// What the handlers share, built once by `startup` (the service's own `Verifier` is
+/// registered beside it, for `AuthUser` and `/oauth/*`).
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub hasher: PasswordHasher,
+    /// Shared with the housekeeping worker, which reloads them.
+    pub keys: Arc<KeyStore>,
+    pub tokens: AccessTokenIssuer,
+    /// A session's absolute lifetime.
+    pub session_ttl: chrono::Duration,
+    pub secure_cookies: bool,
+    pub revocations: RevocationLog,
+    /// See `sessions::refresh::rotate`.
+    pub refresh_reuse_grace: chrono::Duration,
+    pub throttle: SignInThrottle,
+    /// The clock of the time rules (shared with `throttle`).
+    pub clock: Clock,
+}

@@ -1,0 +1,117 @@
+//! Sessions: one per sign-in, with an absolute expiry (refreshing never extends it), ended by
+//! sign-out, a password change, a reused refresh token or account deletion. Each end is
+//! written to the revocation log, which every validator follows (docs/architecture.md,
+//! "Revocation feed").
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+};
+use secrecy::SecretString;
+use uuid::Uuid;
+
+use crate::entities::sessions;
+
+pub mod refresh;
+pub mod revocation_log;
+
+use revocation_log::RevocationLog;
+
+/// Where a sign-in came from, shown later in the session list.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// A freshly issued refresh token, with the session it belongs to.
+pub struct IssuedRefreshToken {
+    pub session: sessions::Model,
+    pub token: SecretString,
+}
+
+pub async fn start_session<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    ttl: Duration,
+    client: ClientInfo,
+) -> anyhow::Result<IssuedRefreshToken> {
+    let now = crate::clock::now();
+    let session = sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + ttl),
+        revoked_at: Set(None),
+        user_agent: Set(client.user_agent),
+        ip: Set(client.ip),
+    }
+    .insert(db)
+    .await
+    .context("inserting a session")?;
+    let token = refresh::issue(db, &session, now).await?;
+    Ok(IssuedRefreshToken { session, token })
+}
+
+/// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
+/// every validator to refuse its access tokens. True if it was live until now.
+pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    log: &RevocationLog,
+    session_id: Uuid,
+) -> anyhow::Result<bool> {
+    let now = crate::clock::now();
+    let updated = sessions::Entity::update_many()
+        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(session_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .exec(db)
+        .await
+        .context("revoking a session")?;
+    if updated.rows_affected == 0 {
+        return Ok(false);
+    }
+    log.record_session(db, session_id).await?;
+    Ok(true)
+}
+
+/// The user's live sessions, newest first.
+pub async fn list_live<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> anyhow::Result<Vec<sessions::Model>> {
+    let now = crate::clock::now();
+    let mut live: Vec<sessions::Model> = sessions::Entity::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::RevokedAt.is_null())
+        .all(db)
+        .await
+        .context("listing sessions")?
+        .into_iter()
+        .filter(|session| is_live(session, now))
+        .collect();
+    live.sort_by_key(|session| std::cmp::Reverse(session.created_at));
+    Ok(live)
+}
+
+/// The session if it is the user's own and still live (revoked and expired ones are gone).
+pub async fn find_live<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+    session_id: Uuid,
+) -> anyhow::Result<Option<sessions::Model>> {
+    let now = crate::clock::now();
+    Ok(sessions::Entity::find_by_id(session_id)
+        .filter(sessions::Column::UserId.eq(user_id))
+        .one(db)
+        .await
+        .context("looking up a session")?
+        .filter(|session| is_live(session, now)))
+}
+
+fn is_live(session: &sessions::Model, now: DateTime<Utc>) -> bool {
+    session.revoked_at.is_none() && session.expires_at > now
+}
