@@ -30,6 +30,8 @@ mod revocation_follower;
 mod revocation_set;
 pub mod scopes;
 mod trusted_issuer;
+#[cfg(feature = "test-support")]
+pub mod unverified;
 mod verified_token;
 mod verified_token_cache;
 mod verifier;

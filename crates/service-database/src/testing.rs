@@ -1,9 +1,11 @@
 //! Throwaway databases for integration tests: a fresh Postgres database (both services'
-//! schemas inside it, as in production) or a fresh folder of SQLite files, removed afterwards.
+//! schemas inside it, as in production) or a fresh folder of SQLite files. Each is removed
+//! when its [`TestDatabase`] is dropped, so a test that panics cleans up too.
 //!
-//! Postgres is at `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
-//! `make test` sets `TASKGATE_SKIP_POSTGRES=1` only when no server answers and `CI` is not
-//! `true`; otherwise a Postgres test that cannot reach its server fails.
+//! Postgres is at `TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`);
+//! a Postgres test that cannot reach it fails. `make test` decides before running anything
+//! whether the Postgres tests run: without a server (and without `CI=true`) it leaves them out
+//! by name (`::postgres`) and lists them as skipped.
 
 use std::path::PathBuf;
 
@@ -25,7 +27,8 @@ pub struct TestDatabase {
     dir: PathBuf,
 }
 
-fn admin_url() -> String {
+/// The server the Postgres tests use (the same default as `scripts/test.sh` probes).
+pub fn admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
@@ -39,9 +42,10 @@ fn server_url(database: &str) -> String {
 }
 
 impl TestDatabase {
-    /// `None` when this backend's tests are to be skipped (Postgres with
-    /// `TASKGATE_SKIP_POSTGRES=1`); the caller returns early.
-    pub async fn create(backend: Backend) -> Option<Self> {
+    /// A new, empty database on `backend`. Also turns on the services' log lines when
+    /// `TEST_LOG=1`.
+    pub async fn create(backend: Backend) -> Self {
+        service_runtime::telemetry::init_for_tests();
         let id = Uuid::now_v7().simple().to_string();
         let dir = std::env::temp_dir().join(format!("taskgate-test-{id}"));
         if let Err(e) = std::fs::create_dir_all(&dir) {
@@ -49,14 +53,11 @@ impl TestDatabase {
         }
         let name = format!("taskgate_test_{id}");
         if backend == Backend::Postgres {
-            if std::env::var("TASKGATE_SKIP_POSTGRES").as_deref() == Ok("1") {
-                eprintln!("SKIPPED: Postgres test (TASKGATE_SKIP_POSTGRES=1)");
-                return None;
-            }
             let admin = match Database::connect(admin_url()).await {
                 Ok(db) => db,
                 Err(e) => panic!(
-                    "Postgres is unreachable at {} ({e}); start it, or set TASKGATE_SKIP_POSTGRES=1 outside CI",
+                    "Postgres is unreachable at {} ({e}): start it, or run `make test`, which \
+                     leaves the Postgres tests out when no server answers (outside CI)",
                     admin_url()
                 ),
             };
@@ -68,7 +69,7 @@ impl TestDatabase {
             }
             let _ = admin.close().await;
         }
-        Some(Self { backend, name, dir })
+        Self { backend, name, dir }
     }
 
     pub fn backend(&self) -> Backend {
@@ -91,26 +92,46 @@ impl TestDatabase {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+}
 
-    /// Drops the database (closing other sessions to it) and removes the scratch folder.
-    pub async fn destroy(self) {
-        if self.backend == Backend::Postgres
-            && let Ok(admin) = Database::connect(admin_url()).await
-        {
-            let _ = admin
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-            let _ = admin.close().await;
+impl Drop for TestDatabase {
+    /// Drops the Postgres database (closing the test apps' connections to it) and removes the
+    /// scratch folder. `Drop` cannot await, and the test's own runtime may be unwinding, so
+    /// the drop runs on a thread of its own with a runtime of its own, and is waited for.
+    fn drop(&mut self) {
+        if self.backend == Backend::Postgres {
+            let name = self.name.clone();
+            let dropped = std::thread::spawn(move || drop_postgres_database(&name)).join();
+            if let Ok(Err(e)) | Err(e) =
+                dropped.map_err(|_| "the clean-up thread panicked".to_owned())
+            {
+                eprintln!("test database {} was not dropped: {e}", self.name);
+            }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
+fn drop_postgres_database(name: &str) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let admin = Database::connect(admin_url())
+            .await
+            .map_err(|e| e.to_string())?;
+        let dropped = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+            .map_err(|e| e.to_string());
+        let _ = admin.close().await;
+        dropped.map(|_| ())
+    })
+}
+
 /// Runs `async fn $name(Backend)` once per backend, as the tests `$name::sqlite` and
-/// `$name::postgres`.
+/// `$name::postgres` (the `::postgres` suffix is how `make test` finds the Postgres tests).
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -120,6 +141,20 @@ macro_rules! on_both_backends {
             async fn sqlite() {
                 super::$name(Backend::Sqlite).await;
             }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(Backend::Postgres).await;
+            }
+        }
+    )*};
+}
+
+/// Runs `async fn $name(Backend)` on Postgres only, as the test `$name::postgres`.
+#[macro_export]
+macro_rules! on_postgres_only {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::testing::Backend;
             #[tokio::test]
             async fn postgres() {
                 super::$name(Backend::Postgres).await;

@@ -16,4 +16,4 @@ pub mod settings;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]
-pub mod example_config;
+pub mod testing;

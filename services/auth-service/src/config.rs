@@ -322,6 +322,23 @@ impl Settings {
         Ok(())
     }
 
+    /// An instance for integration tests (this crate's and the tasks-service's): a random
+    /// port, its data under `data_dir`, its database at `database_url`, a fresh master key and
+    /// a small pool.
+    pub fn for_tests(data_dir: &std::path::Path, database_url: SecretString) -> Self {
+        use base64::Engine;
+        let master: [u8; 32] = rand::random();
+        let mut settings = Self::default();
+        settings.http.port = 0;
+        settings.data_dir = data_dir.to_path_buf();
+        settings.database.url = Some(database_url);
+        settings.database.max_connections = 5;
+        settings.keys.master_key = Some(SecretString::from(
+            base64::engine::general_purpose::STANDARD.encode(master),
+        ));
+        settings
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.http
             .secure_cookies

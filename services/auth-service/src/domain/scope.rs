@@ -147,7 +147,11 @@ mod tests {
             {
                 Some(unknown) => Err(ScopeError::Unknown(unknown.to_owned())),
                 None if names.is_empty() => Err(ScopeError::Empty),
-                None => Ok(scopes::ALL.iter().copied().filter(|s| names.contains(s)).collect()),
+                None => Ok(scopes::ALL
+                    .iter()
+                    .copied()
+                    .filter(|s| names.iter().any(|n| n.trim() == *s))
+                    .collect()),
             };
             let parsed = ScopeSet::parse(&raw).map(|set| set.iter().collect::<Vec<_>>());
             prop_assert_eq!(parsed, expected);

@@ -1,6 +1,7 @@
 //! `GET /metrics`: Prometheus text exposition of what an operator must see. So far the
-//! account-deletion outbox: a growing `undelivered` or oldest age means the tasks-service is
-//! not receiving purges.
+//! account-deletion outbox (a growing `undelivered` or oldest age means the tasks-service is
+//! not receiving purges) and the revocation feed's waiting long-polls (about one per
+//! validator replica following the feed).
 
 use actix_web::{HttpResponse, get, web};
 use std::fmt::Write;
@@ -40,6 +41,11 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             "taskgate_purge_outbox_oldest_undelivered_seconds",
             "Age of the oldest undelivered account deletion (0 when none waits).",
             stats.oldest_undelivered_secs.to_string(),
+        ),
+        (
+            "taskgate_revocation_feed_waiting_polls",
+            "Revocation-feed long-polls waiting for an entry on this replica now.",
+            state.revocations.waiting().to_string(),
         ),
     ] {
         // Writing to a String cannot fail.

@@ -12,9 +12,7 @@ on_both_backends!(
 );
 
 async fn sign_up_sign_in_and_me(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
 
     let response = app.sign_up("  Alice@Example.ORG ").await;
     assert_eq!(response.status().as_u16(), 201);
@@ -80,13 +78,10 @@ async fn sign_up_sign_in_and_me(backend: Backend) {
         "{challenge}"
     );
     problem(response, 401).await;
-    app.finish().await;
 }
 
 async fn sign_up_rejects_bad_input(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
 
     let body = problem(app.sign_up("not-an-email").await, 422).await;
     assert_eq!(body["errors"][0]["field"], "email");
@@ -125,13 +120,10 @@ async fn sign_up_rejects_bad_input(backend: Backend) {
     assert_eq!(app.sign_up("bob@example.org").await.status().as_u16(), 201);
     let duplicate = problem(app.sign_up("bob@EXAMPLE.org").await, 409).await;
     assert_eq!(duplicate["type"], "urn:taskgate:problem:email-taken");
-    app.finish().await;
 }
 
 async fn sign_in_failures_are_indistinguishable(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     assert_eq!(
         app.sign_up("carol@example.org").await.status().as_u16(),
         201
@@ -149,13 +141,10 @@ async fn sign_in_failures_are_indistinguishable(backend: Backend) {
         assert_eq!(body["title"], wrong_password["title"]);
         assert_eq!(body["detail"], wrong_password["detail"]);
     }
-    app.finish().await;
 }
 
 async fn refresh_tokens_rotate_and_are_single_use(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let signed_up: Value = app.sign_up("dave@example.org").await.json().await.unwrap();
     let first = signed_up["refresh_token"].as_str().unwrap();
 
@@ -203,5 +192,4 @@ async fn refresh_tokens_rotate_and_are_single_use(backend: Backend) {
         .post_json("/api/auth/refresh", &json!({ "refresh_token": first }))
         .await;
     problem(reused, 401).await;
-    app.finish().await;
 }

@@ -1,6 +1,7 @@
 //! Confidential OAuth clients: the client_credentials grant, RFC 7009 revocation, RFC 7662
 //! introspection and the discovery document that lists them.
 
+use auth_core::unverified::claims;
 use base64::Engine;
 use serde_json::{Value, json};
 use service_database::on_both_backends;
@@ -73,16 +74,6 @@ async fn assert_invalid_client(response: reqwest::Response) {
     assert_eq!(body["error"], "invalid_client");
 }
 
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
-}
-
 async fn service_token(app: &TestApp, auth: Auth<'_>, scope: Option<&str>) -> (u16, Value) {
     let mut form = vec![("grant_type", "client_credentials")];
     if let Some(scope) = scope {
@@ -99,9 +90,7 @@ async fn user_tokens(app: &TestApp, email: &str) -> Value {
 }
 
 async fn client_credentials_issues_service_tokens(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("purger", "tasks:purge tasks:read").await;
     assert!(id.starts_with("svc-"));
     let jwks: auth_core::JwkSet = app
@@ -131,7 +120,7 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
             "no refresh token: {body}"
         );
         let token = body["access_token"].as_str().unwrap();
-        let claims = claims_of(token);
+        let claims = claims(token);
         assert_eq!(claims["sub"], id.as_str());
         assert_eq!(claims["client_id"], id.as_str());
         assert_eq!(claims["scope"], "tasks:read tasks:purge");
@@ -159,7 +148,7 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
     let (status, body) = service_token(&app, Auth::Basic(&id, &secret), Some("tasks:purge")).await;
     assert_eq!((status, body["scope"].as_str()), (200, Some("tasks:purge")));
     assert_eq!(
-        claims_of(body["access_token"].as_str().unwrap())["scope"],
+        claims(body["access_token"].as_str().unwrap())["scope"],
         "tasks:purge"
     );
 
@@ -171,13 +160,10 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
             "{scope}"
         );
     }
-    app.finish().await;
 }
 
 async fn bad_client_authentication_is_invalid_client(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("reader", "tasks:read").await;
     let (other, other_secret) = app.create_client("to be revoked", "tasks:read").await;
     let grant = [("grant_type", "client_credentials")];
@@ -226,12 +212,12 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
     assert_eq!(status, 200);
     let (db, _) = app.key_admin().await;
     assert!(
-        auth_service::oauth_clients::revoke(&db, &other)
+        auth_service::oauth::clients::revoke(&db, &other)
             .await
             .unwrap()
     );
     assert!(
-        !auth_service::oauth_clients::revoke(&db, &other)
+        !auth_service::oauth::clients::revoke(&db, &other)
             .await
             .unwrap()
     );
@@ -245,7 +231,7 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
         .await,
     )
     .await;
-    let listed = auth_service::oauth_clients::list(&db).await.unwrap();
+    let listed = auth_service::oauth::clients::list(&db).await.unwrap();
     assert_eq!(listed.len(), 2);
     assert!(
         listed
@@ -299,12 +285,11 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
     // The library refuses what the CLI would.
     let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
     assert!(
-        auth_service::oauth_clients::create(&db, "  ", scopes, None)
+        auth_service::oauth::clients::create(&db, "  ", scopes, None)
             .await
             .is_err()
     );
     assert!(auth_service::domain::ScopeSet::parse("tasks:admin").is_err());
-    app.finish().await;
 }
 
 /// The session ids in a full snapshot of the revocation feed.
@@ -336,7 +321,7 @@ async fn revoke(app: &TestApp, auth: Auth<'_>, form: &[(&str, &str)]) {
 /// After a revocation: the refresh token is refused, the access token no longer works here,
 /// and the session is in the feed.
 async fn assert_session_ended(app: &TestApp, user: &Value) {
-    let sid = claims_of(user["access_token"].as_str().unwrap())["sid"]
+    let sid = claims(user["access_token"].as_str().unwrap())["sid"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -363,9 +348,7 @@ async fn assert_session_ended(app: &TestApp, user: &Value) {
 }
 
 async fn revoking_a_refresh_token_ends_its_session(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     let user = user_tokens(&app, "revoke-refresh@example.org").await;
     let bystander = user_tokens(&app, "bystander@example.org").await;
@@ -383,13 +366,10 @@ async fn revoking_a_refresh_token_ends_its_session(backend: Backend) {
         .get_authed("/api/auth/me", bystander["access_token"].as_str().unwrap())
         .await;
     assert_eq!(me.status().as_u16(), 200, "other sessions are untouched");
-    app.finish().await;
 }
 
 async fn revoking_an_access_token_ends_its_session(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     // With the hint, and with a wrong hint (the server looks further, RFC 7009 §2.1).
     for (email, hint) in [
@@ -406,13 +386,10 @@ async fn revoking_an_access_token_ends_its_session(backend: Backend) {
         .await;
         assert_session_ended(&app, &user).await;
     }
-    app.finish().await;
 }
 
 async fn revocation_answers_200_for_tokens_it_does_not_know(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("admin", "tasks:read tokens:revoke").await;
     let (_, service) = service_token(&app, Auth::Basic(&id, &secret), None).await;
     let service = service["access_token"].as_str().unwrap();
@@ -458,7 +435,6 @@ async fn revocation_answers_200_for_tokens_it_does_not_know(backend: Backend) {
         json_body.json::<Value>().await.unwrap()["error"],
         "invalid_request"
     );
-    app.finish().await;
 }
 
 async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Value {
@@ -468,9 +444,7 @@ async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Value {
 }
 
 async fn introspection_reports_only_live_tokens(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app
         .create_client(
             "gateway",
@@ -482,7 +456,7 @@ async fn introspection_reports_only_live_tokens(backend: Backend) {
     let user = user_tokens(&app, "introspected@example.org").await;
     let access = user["access_token"].as_str().unwrap();
     let refresh = user["refresh_token"].as_str().unwrap();
-    let claims = claims_of(access);
+    let claims = claims(access);
 
     let answer = introspect(&app, auth, access).await;
     assert_eq!(answer["active"], true);
@@ -554,7 +528,7 @@ async fn introspection_reports_only_live_tokens(backend: Backend) {
     let (_, other_token) = service_token(&app, Auth::Post(&other, &other_secret), None).await;
     let other_token = other_token["access_token"].as_str().unwrap();
     assert_eq!(introspect(&app, auth, other_token).await["active"], true);
-    auth_service::oauth_clients::revoke(&db, &other)
+    auth_service::oauth::clients::revoke(&db, &other)
         .await
         .unwrap();
     assert_eq!(introspect(&app, auth, other_token).await, inactive);
@@ -580,13 +554,10 @@ async fn introspection_reports_only_live_tokens(backend: Backend) {
         (status, body["error"].as_str()),
         (400, Some("invalid_request"))
     );
-    app.finish().await;
 }
 
 async fn discovery_lists_endpoints_that_exist(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let secret_methods = json!(["client_secret_basic", "client_secret_post"]);
     for path in [
         "/.well-known/openid-configuration",
@@ -656,16 +627,13 @@ async fn discovery_lists_endpoints_that_exist(backend: Backend) {
             assert_invalid_client(response).await;
         }
     }
-    app.finish().await;
 }
 
 on_both_backends!(revoke_and_introspect_need_their_own_scopes);
 
 /// A client that may only read tasks cannot sign users out or read their tokens' claims.
 async fn revoke_and_introspect_need_their_own_scopes(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, secret) = app.create_client("reader", "tasks:read tasks:purge").await;
     let user = user_tokens(&app, "guarded@example.org").await;
     let refresh = user["refresh_token"].as_str().unwrap();
@@ -687,7 +655,6 @@ async fn revoke_and_introspect_need_their_own_scopes(backend: Backend) {
         .post_json("/api/auth/refresh", &json!({ "refresh_token": refresh }))
         .await;
     assert_eq!(refreshed.status().as_u16(), 200);
-    app.finish().await;
 }
 
 on_both_backends!(rotating_a_secret_and_deleting_a_client);
@@ -695,12 +662,10 @@ on_both_backends!(rotating_a_secret_and_deleting_a_client);
 /// `clients rotate-secret`: the new secret works and the old one is `invalid_client` at once.
 /// `clients delete`: the client is gone from the list and cannot authenticate.
 async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let (id, old_secret) = app.create_client("rotating", "tasks:purge").await;
     let (db, _) = app.key_admin().await;
-    let new_secret = auth_service::oauth_clients::rotate_secret(&db, &id)
+    let new_secret = auth_service::oauth::clients::rotate_secret(&db, &id)
         .await
         .unwrap()
         .expect("an active client gets a new secret");
@@ -715,15 +680,18 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
     )
     .await;
     assert!(
-        auth_service::oauth_clients::rotate_secret(&db, "svc-00000000-0000-7000-8000-000000000000")
-            .await
-            .unwrap()
-            .is_none()
+        auth_service::oauth::clients::rotate_secret(
+            &db,
+            "svc-00000000-0000-7000-8000-000000000000"
+        )
+        .await
+        .unwrap()
+        .is_none()
     );
 
     // A client's tokens name its audience, the service it calls; a bad audience is refused.
     let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
-    let billing = auth_service::oauth_clients::create(&db, "biller", scopes, Some("billing-api"))
+    let billing = auth_service::oauth::clients::create(&db, "biller", scopes, Some("billing-api"))
         .await
         .unwrap();
     let (status, body) = service_token(
@@ -734,25 +702,33 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
-        claims_of(body["access_token"].as_str().unwrap())["aud"],
+        claims(body["access_token"].as_str().unwrap())["aud"],
         "billing-api"
     );
     for bad in ["", "two words", "tab\there"] {
         assert!(matches!(
-            auth_service::oauth_clients::create(&db, "bad", scopes, Some(bad)).await,
-            Err(auth_service::oauth_clients::ClientError::InvalidAudience)
+            auth_service::oauth::clients::create(&db, "bad", scopes, Some(bad)).await,
+            Err(auth_service::oauth::clients::ClientError::InvalidAudience)
         ));
     }
     assert!(
-        auth_service::oauth_clients::delete(&db, &billing.client_id)
+        auth_service::oauth::clients::delete(&db, &billing.client_id)
             .await
             .unwrap()
     );
 
-    assert!(auth_service::oauth_clients::delete(&db, &id).await.unwrap());
-    assert!(!auth_service::oauth_clients::delete(&db, &id).await.unwrap());
     assert!(
-        auth_service::oauth_clients::list(&db)
+        auth_service::oauth::clients::delete(&db, &id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !auth_service::oauth::clients::delete(&db, &id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        auth_service::oauth::clients::list(&db)
             .await
             .unwrap()
             .is_empty()
@@ -761,7 +737,6 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
         post_form(&app, "/oauth/token", Auth::Basic(&id, &new_secret), &grant).await,
     )
     .await;
-    app.finish().await;
 }
 
 on_both_backends!(clients_declared_in_config_are_brought_up_to_date);
@@ -780,20 +755,17 @@ async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
         secret: Some(secrecy::SecretString::from(secret.to_owned())),
     };
     let first = "a-secret-of-at-least-thirty-two-characters";
-    let Some(app) =
-        TestApp::spawn_with(backend, |settings| settings.clients = vec![declared(first)]).await
-    else {
-        return;
-    };
+    let app =
+        TestApp::spawn_with(backend, |settings| settings.clients = vec![declared(first)]).await;
     let (status, body) = service_token(&app, Auth::Basic(ID, first), None).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "tasks:purge");
 
     // Revoked by hand, then "restarted" with a rotated secret: active again, new secret only.
     let (db, _) = app.key_admin().await;
-    assert!(auth_service::oauth_clients::revoke(&db, ID).await.unwrap());
+    assert!(auth_service::oauth::clients::revoke(&db, ID).await.unwrap());
     let second = "another-secret-of-at-least-thirty-two-chars";
-    auth_service::oauth_clients::upsert_declared(&db, &declared(second))
+    auth_service::oauth::clients::upsert_declared(&db, &declared(second))
         .await
         .unwrap();
     let (status, _) = service_token(&app, Auth::Basic(ID, second), None).await;
@@ -802,7 +774,7 @@ async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
     assert_invalid_client(post_form(&app, "/oauth/token", Auth::Basic(ID, first), &grant).await)
         .await;
     assert_eq!(
-        auth_service::oauth_clients::list(&db).await.unwrap().len(),
+        auth_service::oauth::clients::list(&db).await.unwrap().len(),
         1
     );
 
@@ -815,9 +787,8 @@ async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
     let mut bad_id = declared(first);
     bad_id.client_id = "purger".to_owned();
     assert!(
-        auth_service::oauth_clients::upsert_declared(&db, &bad_id)
+        auth_service::oauth::clients::upsert_declared(&db, &bad_id)
             .await
             .is_err()
     );
-    app.finish().await;
 }

@@ -1,49 +1,40 @@
+use auth_service::clock::Clock;
 use auth_service::config::Settings;
 use auth_service::startup::Application;
-use base64::Engine;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use service_database::testing::{Backend, TestDatabase};
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The auth-service on a random port with a database of its own, dropped with the app.
 pub struct TestApp {
     pub settings: Settings,
     pub address: String,
     pub issuer: String,
     pub client: reqwest::Client,
-    db: TestDatabase,
+    /// The app's clock: `app.clock.advance(…)` lets a lockout or grace period pass at once.
+    pub clock: Clock,
+    _db: TestDatabase,
 }
 
 impl TestApp {
-    /// `None` when the backend's tests are skipped (see `service_database::testing`).
-    pub async fn spawn(backend: Backend) -> Option<Self> {
+    pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
     }
 
     /// Like `spawn`, with settings adjusted by `customize` first.
-    pub async fn spawn_with(
-        backend: Backend,
-        customize: impl FnOnce(&mut Settings),
-    ) -> Option<Self> {
-        let db = TestDatabase::create(backend).await?;
-        let mut settings = Settings::default();
-        settings.http.port = 0;
-        settings.data_dir = db.dir().to_path_buf();
-        settings.database.url = Some(db.url_for("auth"));
-        settings.database.max_connections = 5;
-        let master: [u8; 32] = rand::random();
-        settings.keys.master_key = Some(SecretString::from(
-            base64::engine::general_purpose::STANDARD.encode(master),
-        ));
+    pub async fn spawn_with(backend: Backend, customize: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let mut settings = Settings::for_tests(db.dir(), db.url_for("auth"));
         customize(&mut settings);
         let app = Application::build(settings.clone())
             .await
             .expect("app starts");
         let address = format!("http://127.0.0.1:{}", app.port());
         let issuer = app.issuer().to_owned();
+        let clock = app.clock();
         tokio::spawn(app.run_until_stopped());
-        Some(Self {
+        Self {
             settings,
             address,
             issuer,
@@ -51,8 +42,9 @@ impl TestApp {
                 .cookie_store(true)
                 .build()
                 .expect("client"),
-            db,
-        })
+            clock,
+            _db: db,
+        }
     }
 
     /// A second replica on the same database and master key (its own port).
@@ -71,12 +63,13 @@ impl TestApp {
         &self,
     ) -> (
         sea_orm::DatabaseConnection,
-        auth_service::master_key::MasterKey,
+        auth_service::tokens::master_key::MasterKey,
     ) {
         let db = auth_service::startup::open_database(&self.settings)
             .await
             .unwrap();
-        let master = auth_service::master_key::MasterKey::from_settings(&self.settings).unwrap();
+        let master =
+            auth_service::tokens::master_key::MasterKey::from_settings(&self.settings).unwrap();
         (db, master)
     }
 
@@ -85,7 +78,7 @@ impl TestApp {
     pub async fn create_client(&self, name: &str, scopes: &str) -> (String, String) {
         let (db, _) = self.key_admin().await;
         let scopes = auth_service::domain::ScopeSet::parse(scopes).unwrap();
-        let created = auth_service::oauth_clients::create(&db, name, scopes, None)
+        let created = auth_service::oauth::clients::create(&db, name, scopes, None)
             .await
             .unwrap();
         let secret = secrecy::ExposeSecret::expose_secret(&created.secret).to_owned();
@@ -129,10 +122,6 @@ impl TestApp {
             &json!({ "email": email, "password": password }),
         )
         .await
-    }
-
-    pub async fn finish(self) {
-        self.db.destroy().await;
     }
 }
 

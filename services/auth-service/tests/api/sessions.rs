@@ -1,8 +1,10 @@
 use std::time::{Duration, Instant};
 
+use auth_core::unverified::claims;
 use serde_json::{Value, json};
 use service_database::on_both_backends;
 use service_database::testing::Backend;
+use service_runtime::testing::eventually;
 
 use crate::helpers::{PASSWORD, TestApp, problem};
 
@@ -10,7 +12,9 @@ on_both_backends!(
     sign_out_ends_the_session,
     sessions_are_listed_and_revoked_individually,
     password_change_revokes_every_other_session,
-    a_reused_refresh_token_revokes_its_family,
+    with_no_grace_a_reused_refresh_token_revokes_its_family,
+    reuse_after_the_default_grace_revokes_the_session,
+    reuse_within_the_default_grace_keeps_the_session,
     concurrent_refreshes_of_one_token_have_one_winner,
     the_revocation_feed_long_polls,
 );
@@ -48,16 +52,28 @@ async fn feed(app: &TestApp, query: &str) -> Value {
     response.json().await.unwrap()
 }
 
-fn session_id_of(access_token: &str) -> String {
-    use base64::Engine;
-    let payload = access_token.split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap();
-    claims["sid"].as_str().unwrap().to_owned()
+/// The session id (`sid`) a user token carries.
+fn sid_of(access_token: &str) -> String {
+    claims(access_token)["sid"].as_str().unwrap().to_owned()
+}
+
+/// `taskgate_revocation_feed_waiting_polls` from `/metrics`.
+async fn waiting_polls(app: &TestApp) -> u64 {
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("taskgate_revocation_feed_waiting_polls "))
+        .unwrap_or_else(|| panic!("no waiting-polls gauge in {metrics}"))
+        .parse()
+        .unwrap()
 }
 
 fn feed_has_session(page: &Value, sid: &str) -> bool {
@@ -69,9 +85,7 @@ fn feed_has_session(page: &Value, sid: &str) -> bool {
 }
 
 async fn sign_out_ends_the_session(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let tokens: Value = app.sign_up("out@example.org").await.json().await.unwrap();
     let access = field(&tokens, "access_token");
 
@@ -95,14 +109,11 @@ async fn sign_out_ends_the_session(backend: Backend) {
     .await;
     let snapshot = feed(&app, "").await;
     assert_eq!(snapshot["reset"], true);
-    assert!(feed_has_session(&snapshot, &session_id_of(access)));
-    app.finish().await;
+    assert!(feed_has_session(&snapshot, &sid_of(access)));
 }
 
 async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let first: Value = app.sign_up("many@example.org").await.json().await.unwrap();
     let second: Value = app
         .sign_in("many@example.org", PASSWORD)
@@ -128,7 +139,7 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(items.iter().filter(|s| s["current"] == true).count(), 1);
-    assert_eq!(items[0]["id"], session_id_of(access), "newest first");
+    assert_eq!(items[0]["id"], sid_of(access), "newest first");
     for key in [
         "created_at",
         "last_used_at",
@@ -139,7 +150,7 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
         assert!(items[0].get(key).is_some(), "{key} missing");
     }
 
-    let second_sid = session_id_of(field(&second, "access_token"));
+    let second_sid = sid_of(field(&second, "access_token"));
     let delete = |sid: String| {
         let request = app
             .client
@@ -149,11 +160,7 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
     };
     assert_eq!(delete(second_sid.clone()).await.status().as_u16(), 204);
     problem(delete(second_sid.clone()).await, 404).await;
-    problem(
-        delete(session_id_of(field(&other, "access_token"))).await,
-        404,
-    )
-    .await;
+    problem(delete(sid_of(field(&other, "access_token"))).await, 404).await;
     problem(delete("not-a-uuid".into()).await, 404).await;
 
     problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
@@ -178,13 +185,10 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
-    app.finish().await;
 }
 
 async fn password_change_revokes_every_other_session(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let elsewhere: Value = app.sign_up("pw@example.org").await.json().await.unwrap();
     let here: Value = app
         .sign_in("pw@example.org", PASSWORD)
@@ -233,7 +237,7 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
     .await;
     assert!(feed_has_session(
         &feed(&app, "").await,
-        &session_id_of(field(&elsewhere, "access_token"))
+        &sid_of(field(&elsewhere, "access_token"))
     ));
     assert_eq!(
         app.get_authed("/api/auth/me", access)
@@ -257,15 +261,11 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
             .as_u16(),
         200
     );
-    app.finish().await;
 }
 
-async fn a_reused_refresh_token_revokes_its_family(backend: Backend) {
+async fn with_no_grace_a_reused_refresh_token_revokes_its_family(backend: Backend) {
     // No grace period, so the replay right below counts as one.
-    let Some(app) = TestApp::spawn_with(backend, |s| s.tokens.refresh_reuse_grace_secs = 0).await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_reuse_grace_secs = 0).await;
     let first: Value = app.sign_up("reuse@example.org").await.json().await.unwrap();
     let stolen = field(&first, "refresh_token");
     let second: Value = refresh(&app, stolen).await.json().await.unwrap();
@@ -281,15 +281,67 @@ async fn a_reused_refresh_token_revokes_its_family(backend: Backend) {
     .await;
     assert!(feed_has_session(
         &feed(&app, "").await,
-        &session_id_of(field(&first, "access_token"))
+        &sid_of(field(&first, "access_token"))
     ));
-    app.finish().await;
+}
+
+/// At the default grace (2 s): a used refresh token presented once the grace has passed is a
+/// replay, and ends the session with every token of it.
+async fn reuse_after_the_default_grace_revokes_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    assert_eq!(app.settings.tokens.refresh_reuse_grace_secs, 2);
+    let first: Value = app.sign_up("late@example.org").await.json().await.unwrap();
+    let used = field(&first, "refresh_token");
+    let second: Value = refresh(&app, used).await.json().await.unwrap();
+
+    app.clock.advance(chrono::Duration::seconds(3));
+    problem(refresh(&app, used).await, 401).await;
+    // The successor dies with the session, and so does the access token.
+    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
+    problem(
+        app.get_authed("/api/auth/me", field(&second, "access_token"))
+            .await,
+        401,
+    )
+    .await;
+    assert!(feed_has_session(
+        &feed(&app, "").await,
+        &sid_of(field(&first, "access_token"))
+    ));
+}
+
+/// At the default grace: the same token presented again at once (two tabs refreshing
+/// together) is refused, but the session and the winner's successor live on.
+async fn reuse_within_the_default_grace_keeps_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let first: Value = app.sign_up("tabs@example.org").await.json().await.unwrap();
+    let used = field(&first, "refresh_token");
+    let second: Value = refresh(&app, used).await.json().await.unwrap();
+
+    app.clock.advance(chrono::Duration::seconds(1));
+    problem(refresh(&app, used).await, 401).await;
+    assert_eq!(
+        app.get_authed("/api/auth/me", field(&second, "access_token"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        refresh(&app, field(&second, "refresh_token"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    assert!(!feed_has_session(
+        &feed(&app, "").await,
+        &sid_of(field(&first, "access_token"))
+    ));
 }
 
 async fn concurrent_refreshes_of_one_token_have_one_winner(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let tokens: Value = app.sign_up("race@example.org").await.json().await.unwrap();
     let token = field(&tokens, "refresh_token").to_owned();
 
@@ -326,13 +378,10 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(backend: Backend) {
     let (_, winner) = results.iter().find(|(status, _)| *status == 200).unwrap();
     let next = refresh(&app, field(winner, "refresh_token")).await;
     assert_eq!(next.status().as_u16(), 200);
-    app.finish().await;
 }
 
 async fn the_revocation_feed_long_polls(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let tokens: Value = app.sign_up("feed@example.org").await.json().await.unwrap();
     let access = field(&tokens, "access_token").to_owned();
 
@@ -363,7 +412,13 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
                 .unwrap()
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The sign-out comes only once the poll is waiting for it.
+    eventually(
+        Duration::from_secs(10),
+        "the long-poll waiting",
+        async || waiting_polls(&app).await == 1,
+    )
+    .await;
     assert_eq!(
         post_authed(&app, "/api/auth/sign-out", &access, &json!({}))
             .await
@@ -377,7 +432,7 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
         "the long-poll woke on the revocation"
     );
     assert_eq!(page["reset"], false);
-    assert!(feed_has_session(&page, &session_id_of(&access)));
+    assert!(feed_has_session(&page, &sid_of(&access)));
     assert_ne!(page["cursor"], cursor.as_str());
 
     let bad = app
@@ -387,5 +442,4 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
         .await
         .unwrap();
     problem(bad, 400).await;
-    app.finish().await;
 }

@@ -1,16 +1,35 @@
-//! The check behind each service's test of `config/<service>.example.toml`: the example names
-//! every setting, each with its built-in default, so it cannot drift from the code.
+//! Test support for the services' integration tests (feature `test-support`):
+//! - [`eventually`]: wait for a condition, with a deadline, instead of sleeping a fixed time;
+//! - [`assert_example_matches_defaults`]: the check behind each service's test of
+//!   `config/<service>.example.toml`, which names every setting with its built-in default, so
+//!   it cannot drift from the code.
 //!
-//! The file's convention: prose comments start with `# `; a setting with no default (a secret,
+//! The example file's convention: prose comments start with `# `; a setting with no default (a secret,
 //! a URL to fill in) or a table that is empty by default (`[[clients]]`) is written commented
 //! out with the `#` right against it (`#master_key = "…"`), ready to uncomment.
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+
+/// Polls `check` every 20 ms until it holds, and returns how long that took; panics with
+/// `what` if it still does not hold after `limit`.
+pub async fn eventually(
+    limit: Duration,
+    what: &str,
+    mut check: impl AsyncFnMut() -> bool,
+) -> Duration {
+    let started = Instant::now();
+    while !check().await {
+        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
 
 /// Panics, naming what differs, unless the example at `path`:
 /// 1. loads as it is and equals `T::default()`;
