@@ -38,6 +38,15 @@ pub fn load_file<T: DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
         .with_context(|| format!("reading {}", path.display()))
 }
 
+/// Reads TOML text over `T`'s defaults (tests, and the example files' check).
+pub fn load_str<T: DeserializeOwned>(toml: &str) -> anyhow::Result<T> {
+    config::Config::builder()
+        .add_source(config::File::from_str(toml, config::FileFormat::Toml))
+        .build()
+        .and_then(config::Config::try_deserialize)
+        .context("reading TOML settings")
+}
+
 /// An optional secret from the conventional environment variable `name` (`DATABASE_URL`,
 /// `BETTER_AUTH_SECRET`), for a setting left unset.
 pub fn secret_from_env(name: &str) -> Option<SecretString> {

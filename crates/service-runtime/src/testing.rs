@@ -54,16 +54,9 @@ where
     );
 
     let uncommented = uncomment(&text);
-    let loaded = config::Config::builder()
-        .add_source(config::File::from_str(
-            &uncommented,
-            config::FileFormat::Toml,
-        ))
-        .build()
-        .and_then(config::Config::try_deserialize::<T>);
-    if let Err(e) = loaded {
+    if let Err(e) = crate::settings::load_str::<T>(&uncommented) {
         panic!(
-            "{} with its commented-out settings uncommented does not load: {e}",
+            "{} with its commented-out settings uncommented does not load: {e:#}",
             path.display()
         );
     }

@@ -345,10 +345,7 @@ mod tests {
     use super::*;
 
     fn from_toml(toml: &str) -> anyhow::Result<Settings> {
-        let settings: Settings = config::Config::builder()
-            .add_source(config::File::from_str(toml, config::FileFormat::Toml))
-            .build()?
-            .try_deserialize()?;
+        let settings: Settings = service_runtime::settings::load_str(toml)?;
         settings.validate()?;
         Ok(settings)
     }

@@ -43,9 +43,7 @@ async fn metric(app: &TestApp, name: &str) -> f64 {
 }
 
 async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backend: Backend) {
-    let Some(app) = TestApp::spawn_with_purge(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn_with_purge(backend).await;
     app.wait_for_revocation_feed().await;
     let alice = app.sign_up("alice@example.org").await;
     let bob = app.sign_up("bob@example.org").await;
@@ -129,7 +127,6 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
         .await
         .unwrap();
     problem(response, 401).await;
-    app.finish().await;
 }
 
 on_both_backends!(a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart);
@@ -137,21 +134,19 @@ on_both_backends!(a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart);
 /// The tasks-service is down when the account is deleted; the auth-service restarts; then the
 /// tasks-service starts: the tasks are purged, by exactly one successful delivery.
 async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: Backend) {
-    let Some(mut app) = TestApp::spawn_with_purge_and_tasks_service_down(backend).await else {
-        return;
-    };
+    let mut app = TestApp::spawn_with_purge_and_tasks_service_down(backend).await;
     let alice = app.sign_up("alice@example.org").await;
     // Her tasks, written straight into the tasks database (the service is down).
     let tasks_db = app.tasks_db().await;
     let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(&alice.id).unwrap());
     for n in 0..4 {
-        let new = tasks_service::tasks::NewTask {
+        let new = tasks_service::task_store::NewTask {
             title: tasks_service::domain::TaskTitle::parse(&format!("task {n}")).unwrap(),
             description: tasks_service::domain::Description::parse(None).unwrap(),
             due_at: None,
             priority: tasks_service::domain::Priority::Medium,
         };
-        tasks_service::tasks::create(&tasks_db, owner, new)
+        tasks_service::task_store::create(&tasks_db, owner, new)
             .await
             .unwrap();
     }
@@ -222,7 +217,6 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let _ = auth_db.close().await;
-    app.finish().await;
 }
 
 /// Two auth-service replicas deliver one outbox (Postgres, where `FOR UPDATE SKIP LOCKED`
@@ -232,9 +226,7 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
 #[tokio::test]
 async fn two_auth_replicas_deliver_each_purge_once() {
     let proxy = CountingProxy::start().await;
-    let Some(app) = TestApp::spawn_with_purge_via(Backend::Postgres, &proxy.url).await else {
-        return;
-    };
+    let app = TestApp::spawn_with_purge_via(Backend::Postgres, &proxy.url).await;
     *proxy.target.lock().unwrap() = app.tasks_address.clone();
     app.start_auth_replica().await;
 
@@ -279,7 +271,6 @@ async fn two_auth_replicas_deliver_each_purge_once() {
     }
     assert_eq!(calls.len(), users.len());
     let _ = auth_db.close().await;
-    app.finish().await;
 }
 
 /// Forwards `DELETE`s to the tasks-service after a pause, counting them by path.

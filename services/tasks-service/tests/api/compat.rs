@@ -108,9 +108,7 @@ async fn refused(app: &TestApp, token: &str) {
 
 async fn hs256_tokens_minted_by_pyjwt_are_accepted_and_checked(backend: Backend) {
     let secret = random_secret();
-    let Some(app) = TestApp::spawn_with(backend, with_hs256(&secret)).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(backend, with_hs256(&secret)).await;
     let claims = better_auth_claims(HS256_ISSUER, "hs_user_7Qd2");
     let token = mint_with_pyjwt("HS256", secret.as_bytes(), &claims, None).await;
 
@@ -143,7 +141,6 @@ async fn hs256_tokens_minted_by_pyjwt_are_accepted_and_checked(backend: Backend)
         &mint_with_pyjwt("HS512", secret.as_bytes(), &claims, None).await,
     )
     .await;
-    app.finish().await;
 }
 
 /// SubjectPublicKeyInfo prefix for an Ed25519 public key (RFC 8410 §4).
@@ -165,9 +162,7 @@ fn pem(label: &str, der: &[u8]) -> String {
 /// The key-confusion attack: the auth-service's real Ed25519 *public* key used as an HS256
 /// secret, as raw bytes, as the JWK `x` string and as PEM, claiming our issuer or the HS256 one.
 async fn hs256_forged_with_the_eddsa_public_key_is_refused(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, with_hs256(&random_secret())).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(backend, with_hs256(&random_secret())).await;
     let user = app.sign_up("forgery-target@example.org").await;
     assert_eq!(app.get(&user.access_token, "").await.status().as_u16(), 200);
 
@@ -205,7 +200,6 @@ async fn hs256_forged_with_the_eddsa_public_key_is_refused(backend: Backend) {
     }
     // The real token is still fine: nothing above disturbed the service.
     assert_eq!(app.get(&user.access_token, "").await.status().as_u16(), 200);
-    app.finish().await;
 }
 
 /// A stand-in for a Better Auth server: its JWKS at `/api/auth/jwks`, one Ed25519 key.
@@ -281,14 +275,10 @@ impl BetterAuthServer {
 async fn better_auth_jwks_tokens_are_accepted_and_isolated(backend: Backend) {
     let better_auth = BetterAuthServer::start().await;
     let extra = better_auth.issuer_settings();
-    let Some(app) = TestApp::spawn_with(backend, move |settings| {
+    let app = TestApp::spawn_with(backend, move |settings| {
         settings.auth.extra_issuers.push(extra);
     })
-    .await
-    else {
-        better_auth.handle.stop(false).await;
-        return;
-    };
+    .await;
     let ours = app.sign_up("native@example.org").await;
     let our_task: Value = app
         .create_task(&ours.access_token, &json!({ "title": "native task" }))
@@ -341,7 +331,6 @@ async fn better_auth_jwks_tokens_are_accepted_and_isolated(backend: Backend) {
 
     stranger.handle.stop(false).await;
     better_auth.handle.stop(false).await;
-    app.finish().await;
 }
 
 async fn readiness_checks(app: &TestApp) -> Value {
@@ -358,12 +347,9 @@ async fn readiness_checks(app: &TestApp) -> Value {
 
 async fn readyz_reports_the_revocation_feed_without_failing_on_it(backend: Backend) {
     // By default the tasks-service follows the auth-service's own feed.
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let checks = readiness_checks(&app).await;
     assert_eq!(checks["revocation_feed"], "ok", "{checks}");
-    app.finish().await;
 
     // Nothing listens on this port: the feed is unreachable from the start.
     let port = TcpListener::bind("127.0.0.1:0")
@@ -372,13 +358,10 @@ async fn readyz_reports_the_revocation_feed_without_failing_on_it(backend: Backe
         .unwrap()
         .port();
     let feed = format!("http://127.0.0.1:{port}/api/auth/revocations");
-    let Some(app) = TestApp::spawn_with(backend, move |settings| {
+    let app = TestApp::spawn_with(backend, move |settings| {
         settings.auth.revocation_feed_url = Some(feed);
     })
-    .await
-    else {
-        return;
-    };
+    .await;
     let checks = readiness_checks(&app).await;
     let feed_check = checks["revocation_feed"].as_str().unwrap();
     assert!(feed_check.starts_with("unreachable: "), "{checks}");
@@ -386,5 +369,4 @@ async fn readyz_reports_the_revocation_feed_without_failing_on_it(backend: Backe
     // Tokens are still accepted: revocation is an extra layer, not a dependency.
     let user = app.sign_up("feedless@example.org").await;
     assert_eq!(app.get(&user.access_token, "").await.status().as_u16(), 200);
-    app.finish().await;
 }

@@ -29,9 +29,7 @@ fn etag(response: &reqwest::Response) -> String {
 }
 
 async fn get_revalidates_with_if_none_match(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("etag@example.org").await;
     let token = user.access_token.as_str();
     let (path, _) = new_task(&app, token, json!({ "title": "cache me" })).await;
@@ -73,13 +71,10 @@ async fn get_revalidates_with_if_none_match(backend: Backend) {
         .await
         .unwrap();
     problem(response, 404).await;
-    app.finish().await;
 }
 
 async fn if_match_guards_updates_and_deletes(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("ifmatch@example.org").await;
     let token = user.access_token.as_str();
     let (path, _) = new_task(&app, token, json!({ "title": "guarded" })).await;
@@ -113,15 +108,10 @@ async fn if_match_guards_updates_and_deletes(backend: Backend) {
     assert_eq!(delete("\"3\"").await.unwrap().status().as_u16(), 204);
     problem(delete("\"3\"").await.unwrap(), 404).await;
     problem(patch("*", "gone").await.unwrap(), 404).await;
-    app.finish().await;
 }
 
 async fn if_match_can_be_required(backend: Backend) {
-    let Some(app) =
-        TestApp::spawn_with(backend, |settings| settings.api.require_if_match = true).await
-    else {
-        return;
-    };
+    let app = TestApp::spawn_with(backend, |settings| settings.api.require_if_match = true).await;
     let user = app.sign_up("strict-writes@example.org").await;
     let token = user.access_token.as_str();
     let (path, _) = new_task(&app, token, json!({ "title": "careful" })).await;
@@ -144,13 +134,10 @@ async fn if_match_can_be_required(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 204);
-    app.finish().await;
 }
 
 async fn merge_patch_semantics(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("merge@example.org").await;
     let token = user.access_token.as_str();
     let (path, created) = new_task(
@@ -216,13 +203,10 @@ async fn merge_patch_semantics(backend: Backend) {
     );
     assert_eq!(reopened["version"], 3);
     assert_eq!(reopened["created_at"], created["created_at"]);
-    app.finish().await;
 }
 
 async fn oversized_and_non_json_bodies_are_refused(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("big@example.org").await;
     let token = user.access_token.as_str();
     let huge = json!({ "title": "big", "description": "x".repeat(70 * 1024) });
@@ -254,13 +238,10 @@ async fn oversized_and_non_json_bodies_are_refused(backend: Backend) {
         app.create_task(token, &largest).await.status().as_u16(),
         201
     );
-    app.finish().await;
 }
 
 async fn concurrent_writers_never_lose_an_update(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("race@example.org").await;
     let token = user.access_token.as_str();
     let (path, _) = new_task(&app, token, json!({ "title": "contested" })).await;
@@ -305,5 +286,4 @@ async fn concurrent_writers_never_lose_an_update(backend: Backend) {
     assert_eq!(task["due_at"], "2031-01-01T00:00:00Z");
     assert_eq!(task["completed"], true);
     assert_eq!(task["version"], 6);
-    app.finish().await;
 }

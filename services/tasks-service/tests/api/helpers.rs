@@ -1,10 +1,13 @@
-use auth_core::AccessClaims;
-use base64::Engine;
-use secrecy::SecretString;
+use auth_core::{AccessClaims, unverified};
+use auth_service::tokens::rotation::{self, RotateWhen, RotationOutcome};
 use serde_json::{Value, json};
 use service_database::testing::{Backend, TestDatabase};
+use service_runtime::testing::eventually;
+use std::time::Duration;
 use uuid::Uuid;
 
+/// A real auth-service and a real tasks-service trusting it, on random ports, with one
+/// database of their own (dropped with the app).
 pub struct TestApp {
     pub auth_address: String,
     pub tasks_address: String,
@@ -13,7 +16,7 @@ pub struct TestApp {
     auth_settings: auth_service::config::Settings,
     tasks_settings: tasks_service::config::Settings,
     auth_server: actix_web::dev::ServerHandle,
-    db: TestDatabase,
+    _db: TestDatabase,
 }
 
 /// Whether the auth-service delivers account purges to the tasks-service.
@@ -36,7 +39,7 @@ pub struct TestUser {
 }
 
 impl TestApp {
-    pub async fn spawn(backend: Backend) -> Option<Self> {
+    pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, |_| {}).await
     }
 
@@ -45,24 +48,24 @@ impl TestApp {
     pub async fn spawn_with(
         backend: Backend,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
-    ) -> Option<Self> {
+    ) -> Self {
         Self::spawn_inner(backend, Purge::Off, customize).await
     }
 
     /// As [`TestApp::spawn`], with the auth-service delivering account deletions to this
     /// tasks-service as a real client with `tasks:purge` (retrying every 100 ms or so).
-    pub async fn spawn_with_purge(backend: Backend) -> Option<Self> {
+    pub async fn spawn_with_purge(backend: Backend) -> Self {
         Self::spawn_inner(backend, Purge::On, |_| {}).await
     }
 
     /// As [`TestApp::spawn_with_purge`], but the tasks-service is down until
     /// [`TestApp::start_tasks_service`] (its port is reserved, nothing listens on it).
-    pub async fn spawn_with_purge_and_tasks_service_down(backend: Backend) -> Option<Self> {
+    pub async fn spawn_with_purge_and_tasks_service_down(backend: Backend) -> Self {
         Self::spawn_inner(backend, Purge::OnWithTasksServiceDown, |_| {}).await
     }
 
     /// As [`TestApp::spawn_with_purge`], delivering purges to `url` instead.
-    pub async fn spawn_with_purge_via(backend: Backend, url: &str) -> Option<Self> {
+    pub async fn spawn_with_purge_via(backend: Backend, url: &str) -> Self {
         Self::spawn_inner(backend, Purge::Via(url.to_owned()), |_| {}).await
     }
 
@@ -108,18 +111,10 @@ impl TestApp {
         backend: Backend,
         purge: Purge,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
-    ) -> Option<Self> {
-        let db = TestDatabase::create(backend).await?;
-
-        let mut auth_settings = auth_service::config::Settings::default();
-        auth_settings.http.port = 0;
-        auth_settings.data_dir = db.dir().to_path_buf();
-        auth_settings.database.url = Some(db.url_for("auth"));
-        auth_settings.database.max_connections = 5;
-        let master: [u8; 32] = rand::random();
-        auth_settings.keys.master_key = Some(SecretString::from(
-            base64::engine::general_purpose::STANDARD.encode(master),
-        ));
+    ) -> Self {
+        let db = TestDatabase::create(backend).await;
+        let mut auth_settings =
+            auth_service::config::Settings::for_tests(db.dir(), db.url_for("auth"));
         // The tasks-service's port is chosen before it starts, so the auth-service can be told
         // where to deliver purges.
         let tasks_port = if purge != Purge::Off {
@@ -133,7 +128,7 @@ impl TestApp {
                 .unwrap();
             let scopes = auth_service::domain::ScopeSet::parse("tasks:purge").unwrap();
             let client =
-                auth_service::oauth_clients::create(&admin, "account purger", scopes, None)
+                auth_service::oauth::clients::create(&admin, "account purger", scopes, None)
                     .await
                     .unwrap();
             let _ = admin.close().await;
@@ -176,7 +171,7 @@ impl TestApp {
             address
         };
 
-        Some(Self {
+        Self {
             auth_address,
             tasks_address,
             issuer,
@@ -184,8 +179,8 @@ impl TestApp {
             auth_settings,
             tasks_settings,
             auth_server,
-            db,
-        })
+            _db: db,
+        }
     }
 
     pub async fn sign_up(&self, email: &str) -> TestUser {
@@ -253,26 +248,24 @@ impl TestApp {
 
     /// Waits (bounded) until the tasks-service follows the revocation feed.
     pub async fn wait_for_revocation_feed(&self) {
-        let started = std::time::Instant::now();
-        loop {
-            let ready: Value = self
-                .client
-                .get(format!("{}/readyz", self.tasks_address))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if ready["checks"]["revocation_feed"] == "ok" {
-                return;
-            }
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(10),
-                "{ready}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        eventually(
+            Duration::from_secs(10),
+            "the tasks-service following the revocation feed",
+            async || self.readiness().await["checks"]["revocation_feed"] == "ok",
+        )
+        .await;
+    }
+
+    /// The tasks-service's `/readyz` body.
+    pub async fn readiness(&self) -> Value {
+        self.client
+            .get(format!("{}/readyz", self.tasks_address))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Takes the auth-service offline (the tasks-service keeps running).
@@ -286,13 +279,14 @@ impl TestApp {
             .await
             .unwrap();
         let master =
-            auth_service::master_key::MasterKey::from_settings(&self.auth_settings).unwrap();
-        let outcome = auth_service::key_rotation::rotate(&db, &master, None)
+            auth_service::tokens::master_key::MasterKey::from_settings(&self.auth_settings)
+                .unwrap();
+        let outcome = rotation::rotate(&db, &master, RotateWhen::Forced)
             .await
             .unwrap();
         let _ = db.close().await;
         match outcome {
-            auth_service::key_rotation::RotationOutcome::Rotated { current, .. } => current,
+            RotationOutcome::Rotated { current, .. } => current,
             other => panic!("expected a rotation, got {other:?}"),
         }
     }
@@ -306,7 +300,7 @@ impl TestApp {
             .await
             .unwrap();
         let scope_set = auth_service::domain::ScopeSet::parse(scopes).unwrap();
-        let client = auth_service::oauth_clients::create(&db, "tasks tests", scope_set, audience)
+        let client = auth_service::oauth::clients::create(&db, "tasks tests", scope_set, audience)
             .await
             .unwrap();
         let _ = db.close().await;
@@ -399,8 +393,9 @@ impl TestApp {
             .await
             .unwrap();
         let master =
-            auth_service::master_key::MasterKey::from_settings(&self.auth_settings).unwrap();
-        let ring = auth_service::signing_keys::load(&db, &master)
+            auth_service::tokens::master_key::MasterKey::from_settings(&self.auth_settings)
+                .unwrap();
+        let ring = auth_service::tokens::signing_keys::load(&db, &master)
             .await
             .unwrap();
         let _ = db.close().await;
@@ -426,10 +421,6 @@ impl TestApp {
             client_id: Some("taskgate".into()),
         }
     }
-
-    pub async fn finish(self) {
-        self.db.destroy().await;
-    }
 }
 
 /// Asserts a problem+json body with `status` and returns it.
@@ -444,19 +435,14 @@ pub async fn problem(response: reqwest::Response, status: u16) -> Value {
     body
 }
 
-fn decode_segment(token: &str, index: usize) -> Value {
-    let segment = token.split('.').nth(index).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(segment)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
-}
-
 /// A claim of a token, read without verification (tests only).
 pub fn claim(token: &str, name: &str) -> String {
-    decode_segment(token, 1)[name].as_str().unwrap().to_owned()
+    unverified::claims(token)[name].as_str().unwrap().to_owned()
 }
 
 pub fn header_kid(token: &str) -> String {
-    decode_segment(token, 0)["kid"].as_str().unwrap().to_owned()
+    unverified::header(token)["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

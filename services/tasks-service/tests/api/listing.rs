@@ -150,9 +150,7 @@ async fn walk_from(app: &TestApp, token: &str, query: &str, cursor: Option<Strin
 }
 
 async fn filters_select_exactly_the_matching_tasks(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("filters@example.org").await;
     let token = user.access_token.as_str();
     let tasks = seed(&app, token).await;
@@ -219,13 +217,10 @@ async fn filters_select_exactly_the_matching_tasks(backend: Backend) {
         titles.sort();
         assert_eq!(titles, expected, "{query}");
     }
-    app.finish().await;
 }
 
 async fn every_sort_pages_through_every_task_once(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("sorts@example.org").await;
     let token = user.access_token.as_str();
     let tasks = seed(&app, token).await;
@@ -260,13 +255,10 @@ async fn every_sort_pages_through_every_task_once(backend: Backend) {
     // No sort means newest first.
     let got = ids(&walk(&app, token, "limit=4").await);
     assert_eq!(got, ids(&expected_order(&tasks, "-created_at")));
-    app.finish().await;
 }
 
 async fn pages_stay_correct_while_tasks_change(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("moving@example.org").await;
     let token = user.access_token.as_str();
     // The list as it is now, kept in step with every change the test makes.
@@ -307,13 +299,10 @@ async fn pages_stay_correct_while_tasks_change(backend: Backend) {
         assert!(!rest.contains(&victim));
         assert!(first_page.iter().all(|id| !rest.contains(id)));
     }
-    app.finish().await;
 }
 
 async fn cursors_only_work_unchanged_and_where_they_were_made(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("cursor@example.org").await;
     let token = user.access_token.as_str();
     seed(&app, token).await;
@@ -361,13 +350,10 @@ async fn cursors_only_work_unchanged_and_where_they_were_made(backend: Backend) 
         )
         .await;
     assert_eq!(ok.status().as_u16(), 200);
-    app.finish().await;
 }
 
 async fn bad_parameters_are_400_naming_them(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
-        return;
-    };
+    let app = TestApp::spawn(backend).await;
     let user = app.sign_up("params@example.org").await;
     let token = user.access_token.as_str();
     for (query, field) in [
@@ -402,5 +388,4 @@ async fn bad_parameters_are_400_naming_them(backend: Backend) {
         body["detail"].as_str().unwrap().contains("colour"),
         "{body}"
     );
-    app.finish().await;
 }

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, Statem
 use service_database::testing::Backend;
 use tasks_service::domain::{Priority, UserId};
 use tasks_service::listing::{Filters, ListQuery, Position, Sort, SortKey};
-use tasks_service::tasks::list_statement;
+use tasks_service::task_store::list_statement;
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
@@ -164,9 +164,7 @@ async fn explain(
 
 #[tokio::test]
 async fn every_list_shape_reads_only_its_owners_rows() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
-        return;
-    };
+    let app = TestApp::spawn(Backend::Postgres).await;
     let db = app.tasks_db().await;
     seed(&db, 2_000, 30).await;
     for (label, query) in list_shapes() {
@@ -183,15 +181,12 @@ async fn every_list_shape_reads_only_its_owners_rows() {
         );
     }
     let _ = db.close().await;
-    app.finish().await;
 }
 
 #[tokio::test]
 #[ignore = "about a minute: seeds 1,000,000 tasks; run by hand for docs/query-plans.md"]
 async fn million_task_plans() {
-    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
-        return;
-    };
+    let app = TestApp::spawn(Backend::Postgres).await;
     let db = app.tasks_db().await;
     let started = std::time::Instant::now();
     seed(&db, 10_000, 100).await;
@@ -202,5 +197,4 @@ async fn million_task_plans() {
         println!("### {label}\n```\n{plan}\n```\n");
     }
     let _ = db.close().await;
-    app.finish().await;
 }
