@@ -5,8 +5,9 @@ use std::time::{Duration, Instant};
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
-use service_database::on_both_backends;
 use service_database::testing::Backend;
+use service_database::{on_both_backends, on_postgres_only};
+use service_runtime::testing::eventually;
 use tasks_service::entities::tasks;
 
 use crate::helpers::{PASSWORD, TestApp, problem};
@@ -74,24 +75,15 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
     assert_eq!(delete(PASSWORD).await.unwrap().status().as_u16(), 204);
     let started = Instant::now();
     // Her access token stops working everywhere within about a second (the feed's cut-off)…
-    loop {
-        if app.get(&alice.access_token, "").await.status().as_u16() == 401 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "token still accepted"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(3), "her token refused", async || {
+        app.get(&alice.access_token, "").await.status().as_u16() == 401
+    })
+    .await;
     // …and her tasks are purged within seconds; Bob's stay.
-    while tasks_of(&app, &alice.id).await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "tasks not purged"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(10), "her tasks purged", async || {
+        tasks_of(&app, &alice.id).await == 0
+    })
+    .await;
     assert_eq!(tasks_of(&app, &bob.id).await, 3);
     println!(
         "account deleted: token refused and tasks purged in {:?}",
@@ -100,18 +92,17 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
 
     // The outbox says delivered; the account cannot sign in any more.
     let auth_db = app.auth_db().await;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while auth_service::account_deletion::undelivered(&auth_db)
-        .await
-        .unwrap()
-        > 0
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the outbox record was never marked delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        Duration::from_secs(5),
+        "the outbox record delivered",
+        async || {
+            auth_service::account_deletion::undelivered(&auth_db)
+                .await
+                .unwrap()
+                == 0
+        },
+    )
+    .await;
     let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
         .await
         .unwrap();
@@ -130,6 +121,7 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
 }
 
 on_both_backends!(a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart);
+on_postgres_only!(two_auth_replicas_deliver_each_purge_once);
 
 /// The tasks-service is down when the account is deleted; the auth-service restarts; then the
 /// tasks-service starts: the tasks are purged, by exactly one successful delivery.
@@ -164,58 +156,47 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
 
     // Deliveries fail while the tasks-service is down, and are recorded as attempts.
     let auth_db = app.auth_db().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
-            .await
-            .unwrap();
-        if records[0].attempts >= 2 {
-            assert!(records[0].delivered_at.is_none());
-            assert!(records[0].last_error.is_some());
-            // Operators see it in the metrics too.
-            assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 1.0);
-            assert!(metric(&app, "taskgate_purge_outbox_failed_attempts").await >= 2.0);
-            break;
-        }
-        assert!(Instant::now() < deadline, "no failed attempts recorded");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    app.restart_auth_service().await;
-    app.start_tasks_service().await;
-    while tasks_of(&app, &alice.id).await > 0 {
-        assert!(
-            Instant::now() < deadline + Duration::from_secs(10),
-            "tasks not purged"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
+    let outbox = async || {
         let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
             .await
             .unwrap();
         assert_eq!(records.len(), 1);
-        if records[0].delivered_at.is_some() {
-            // Delivered once: no attempt is made after success.
-            let attempts = records[0].attempts;
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            let later = auth_service::account_deletion::list_outbox(&auth_db, 10)
-                .await
-                .unwrap();
-            assert_eq!(later[0].attempts, attempts);
-            assert_eq!(later[0].delivered_at, records[0].delivered_at);
-            assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 0.0);
-            assert_eq!(metric(&app, "taskgate_purge_outbox_delivered").await, 1.0);
-            assert_eq!(
-                metric(&app, "taskgate_purge_outbox_oldest_undelivered_seconds").await,
-                0.0
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "never marked delivered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        records.into_iter().next().unwrap()
+    };
+    eventually(Duration::from_secs(10), "two failed attempts", async || {
+        outbox().await.attempts >= 2
+    })
+    .await;
+    let failing = outbox().await;
+    assert!(failing.delivered_at.is_none());
+    assert!(failing.last_error.is_some());
+    // Operators see it in the metrics too.
+    assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 1.0);
+    assert!(metric(&app, "taskgate_purge_outbox_failed_attempts").await >= 2.0);
+
+    app.restart_auth_service().await;
+    app.start_tasks_service().await;
+    eventually(Duration::from_secs(10), "her tasks purged", async || {
+        tasks_of(&app, &alice.id).await == 0
+    })
+    .await;
+    eventually(Duration::from_secs(5), "marked delivered", async || {
+        outbox().await.delivered_at.is_some()
+    })
+    .await;
+    // Delivered once: no attempt is made after success. Absence takes time to show: ten of
+    // the worker's 50 ms rounds pass.
+    let delivered = outbox().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = outbox().await;
+    assert_eq!(later.attempts, delivered.attempts);
+    assert_eq!(later.delivered_at, delivered.delivered_at);
+    assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 0.0);
+    assert_eq!(metric(&app, "taskgate_purge_outbox_delivered").await, 1.0);
+    assert_eq!(
+        metric(&app, "taskgate_purge_outbox_oldest_undelivered_seconds").await,
+        0.0
+    );
     let _ = auth_db.close().await;
 }
 
@@ -223,10 +204,9 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
 /// decides): every deleted account's purge reaches the tasks-service exactly once. A proxy in
 /// front of the tasks-service counts the calls and answers slowly, so the replicas' rounds
 /// overlap while a delivery is in flight.
-#[tokio::test]
-async fn two_auth_replicas_deliver_each_purge_once() {
+async fn two_auth_replicas_deliver_each_purge_once(backend: Backend) {
     let proxy = CountingProxy::start().await;
-    let app = TestApp::spawn_with_purge_via(Backend::Postgres, &proxy.url).await;
+    let app = TestApp::spawn_with_purge_via(backend, &proxy.url).await;
     *proxy.target.lock().unwrap() = app.tasks_address.clone();
     app.start_auth_replica().await;
 
@@ -252,16 +232,19 @@ async fn two_auth_replicas_deliver_each_purge_once() {
     }
 
     let auth_db = app.auth_db().await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while auth_service::account_deletion::undelivered(&auth_db)
-        .await
-        .unwrap()
-        > 0
-    {
-        assert!(Instant::now() < deadline, "purges not delivered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    // Later rounds of either replica must not deliver anything again.
+    eventually(
+        Duration::from_secs(20),
+        "every purge delivered",
+        async || {
+            auth_service::account_deletion::undelivered(&auth_db)
+                .await
+                .unwrap()
+                == 0
+        },
+    )
+    .await;
+    // Later rounds of either replica must not deliver anything again. Absence takes time to
+    // show: ten of the workers' 50 ms rounds pass.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let calls = proxy.calls.lock().unwrap().clone();
     for user in &users {
@@ -296,6 +279,7 @@ impl CountingProxy {
                 async move {
                     let path = req.path().to_owned();
                     *counted.lock().unwrap().entry(path.clone()).or_insert(0) += 1;
+                    // A slow answer, so the replicas' rounds overlap while it is in flight.
                     tokio::time::sleep(Duration::from_millis(150)).await;
                     let url = format!("{}{path}", forward_to.lock().unwrap());
                     let authorization = req

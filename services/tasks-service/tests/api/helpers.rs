@@ -49,24 +49,32 @@ impl TestApp {
         backend: Backend,
         customize: impl FnOnce(&mut tasks_service::config::Settings),
     ) -> Self {
-        Self::spawn_inner(backend, Purge::Off, customize).await
+        Self::spawn_inner(backend, Purge::Off, |_| {}, customize).await
+    }
+
+    /// As [`TestApp::spawn`], with `customize` adjusting the auth-service settings.
+    pub async fn spawn_with_auth(
+        backend: Backend,
+        customize: impl FnOnce(&mut auth_service::config::Settings),
+    ) -> Self {
+        Self::spawn_inner(backend, Purge::Off, customize, |_| {}).await
     }
 
     /// As [`TestApp::spawn`], with the auth-service delivering account deletions to this
     /// tasks-service as a real client with `tasks:purge` (retrying every 100 ms or so).
     pub async fn spawn_with_purge(backend: Backend) -> Self {
-        Self::spawn_inner(backend, Purge::On, |_| {}).await
+        Self::spawn_inner(backend, Purge::On, |_| {}, |_| {}).await
     }
 
     /// As [`TestApp::spawn_with_purge`], but the tasks-service is down until
     /// [`TestApp::start_tasks_service`] (its port is reserved, nothing listens on it).
     pub async fn spawn_with_purge_and_tasks_service_down(backend: Backend) -> Self {
-        Self::spawn_inner(backend, Purge::OnWithTasksServiceDown, |_| {}).await
+        Self::spawn_inner(backend, Purge::OnWithTasksServiceDown, |_| {}, |_| {}).await
     }
 
     /// As [`TestApp::spawn_with_purge`], delivering purges to `url` instead.
     pub async fn spawn_with_purge_via(backend: Backend, url: &str) -> Self {
-        Self::spawn_inner(backend, Purge::Via(url.to_owned()), |_| {}).await
+        Self::spawn_inner(backend, Purge::Via(url.to_owned()), |_| {}, |_| {}).await
     }
 
     /// A second auth-service instance on the same database and issuer, with the same purge
@@ -80,16 +88,27 @@ impl TestApp {
         tokio::spawn(auth.run_until_stopped());
     }
 
-    /// Stops the auth-service and starts a new instance on the same database and issuer, as a
-    /// restart would (on a new port: the tasks-service is told where, see below).
+    /// Stops the auth-service and starts a new instance on the same database, issuer and
+    /// port, as a restart would: a running tasks-service finds it where it was.
     pub async fn restart_auth_service(&mut self) {
-        self.auth_server.stop(true).await;
+        self.auth_server.stop(false).await;
+        self.start_auth_service().await;
+    }
+
+    /// Starts the auth-service again, on the same database, issuer and port, after
+    /// [`TestApp::stop_auth_service`].
+    pub async fn start_auth_service(&mut self) {
         let mut settings = self.auth_settings.clone();
         settings.public_url = Some(self.issuer.clone());
+        settings.http.port = self
+            .auth_address
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .unwrap();
         let auth = auth_service::startup::Application::build(settings)
             .await
             .expect("auth-service restarts");
-        self.auth_address = format!("http://127.0.0.1:{}", auth.port());
         self.auth_server = auth.handle();
         tokio::spawn(auth.run_until_stopped());
     }
@@ -110,11 +129,13 @@ impl TestApp {
     async fn spawn_inner(
         backend: Backend,
         purge: Purge,
+        customize_auth: impl FnOnce(&mut auth_service::config::Settings),
         customize: impl FnOnce(&mut tasks_service::config::Settings),
     ) -> Self {
         let db = TestDatabase::create(backend).await;
         let mut auth_settings =
             auth_service::config::Settings::for_tests(db.dir(), db.url_for("auth"));
+        customize_auth(&mut auth_settings);
         // The tasks-service's port is chosen before it starts, so the auth-service can be told
         // where to deliver purges.
         let tasks_port = if purge != Purge::Off {

@@ -1,6 +1,6 @@
 //! Postgres query plans of every list shape: each reads one user's rows through an index whose
 //! condition is `user_id = …`, never a sequential scan of everyone's tasks. The statements are
-//! the ones the service runs (`tasks::list_statement`), not hand-written copies.
+//! the ones the service runs (`task_store::list_statement`), not hand-written copies.
 //!
 //! `million_task_plans` (ignored by default, ~1 minute) prints the plans with run times on
 //! 1,000,000 tasks across 10,000 users; its output is kept in docs/query-plans.md:
@@ -8,6 +8,7 @@
 
 use chrono::{TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryTrait, Statement};
+use service_database::on_postgres_only;
 use service_database::testing::Backend;
 use tasks_service::domain::{Priority, UserId};
 use tasks_service::listing::{Filters, ListQuery, Position, Sort, SortKey};
@@ -162,9 +163,10 @@ async fn explain(
         .join("\n")
 }
 
-#[tokio::test]
-async fn every_list_shape_reads_only_its_owners_rows() {
-    let app = TestApp::spawn(Backend::Postgres).await;
+on_postgres_only!(every_list_shape_reads_only_its_owners_rows);
+
+async fn every_list_shape_reads_only_its_owners_rows(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
     let db = app.tasks_db().await;
     seed(&db, 2_000, 30).await;
     for (label, query) in list_shapes() {
