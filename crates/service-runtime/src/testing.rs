@@ -8,7 +8,7 @@
 //! a URL to fill in) or a table that is empty by default (`[[clients]]`) is written commented
 //! out with the `#` right against it (`#master_key = "…"`), ready to uncomment.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -46,10 +46,18 @@ where
 
     let as_written: T = crate::settings::load_file(path)
         .unwrap_or_else(|e| panic!("{} does not load: {e:#}", path.display()));
-    assert_eq!(
-        to_json(&as_written),
-        to_json(&T::default()),
-        "{}: a value differs from the code's default",
+    let (written, default) = (
+        leaves(&to_json(&as_written)),
+        leaves(&to_json(&T::default())),
+    );
+    let differing: Vec<String> = default
+        .iter()
+        .filter(|(name, value)| written.get(*name) != Some(value))
+        .map(|(name, value)| format!("{name}: example {:?}, code {value}", written.get(name)))
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{}: values differ from the code's defaults: {differing:#?}",
         path.display()
     );
 
@@ -93,7 +101,12 @@ fn uncomment(text: &str) -> String {
 /// Dotted paths of every setting: tables are walked into, anything else (a value, a list, a
 /// list of tables, an unset option) is one setting.
 fn setting_names(value: &Value) -> BTreeSet<String> {
-    fn walk(prefix: &str, value: &Value, names: &mut BTreeSet<String>) {
+    leaves(value).into_keys().collect()
+}
+
+/// Every setting's dotted path with its value.
+fn leaves(value: &Value) -> BTreeMap<String, Value> {
+    fn walk(prefix: &str, value: &Value, leaves: &mut BTreeMap<String, Value>) {
         match value {
             Value::Object(table) => {
                 for (key, inner) in table {
@@ -102,17 +115,17 @@ fn setting_names(value: &Value) -> BTreeSet<String> {
                     } else {
                         format!("{prefix}.{key}")
                     };
-                    walk(&path, inner, names);
+                    walk(&path, inner, leaves);
                 }
             }
             _ => {
-                names.insert(prefix.to_owned());
+                leaves.insert(prefix.to_owned(), value.clone());
             }
         }
     }
-    let mut names = BTreeSet::new();
-    walk("", value, &mut names);
-    names
+    let mut leaves = BTreeMap::new();
+    walk("", value, &mut leaves);
+    leaves
 }
 
 #[cfg(test)]

@@ -88,7 +88,8 @@ impl CursorKey {
         let mut mac = self.mac();
         mac.update(&payload);
         // Constant-time comparison of the tag.
-        mac.verify_slice(&tag).map_err(|_| CursorError::Malformed)?;
+        mac.verify_slice(&tag)
+            .map_err(|_| CursorError::SignatureMismatch)?;
         let payload: Payload =
             serde_json::from_slice(&payload).map_err(|_| CursorError::Malformed)?;
         if payload.v != FORMAT_VERSION {
@@ -127,10 +128,18 @@ fn sort_key(field: SortField, value: serde_json::Value) -> Option<SortKey> {
     }
 }
 
+/// Why a cursor is refused; each says so in its own words, for the client's developer.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CursorError {
+    /// Not two base64url parts, too long, or (signed by us) in a format we no longer read.
     #[error("cursor is not valid: pass back next_cursor unchanged")]
     Malformed,
+    /// Well-formed, but not signed by us with this content: edited, or made by a server with
+    /// another cursor key.
+    #[error(
+        "cursor has been changed or was made by another server: pass back next_cursor unchanged"
+    )]
+    SignatureMismatch,
     #[error("cursor was made for another sort")]
     OtherSort,
     #[error("cursor was made for other filters")]
@@ -199,7 +208,7 @@ mod tests {
         );
         assert_eq!(
             CursorKey::random().decode(&raw, sort, &filters),
-            Err(CursorError::Malformed)
+            Err(CursorError::SignatureMismatch)
         );
 
         // Re-sign nothing, just change the payload: the MAC no longer matches.
@@ -212,15 +221,62 @@ mod tests {
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode(json));
         assert_eq!(
             key.decode(&forged, sort, &filters),
+            Err(CursorError::SignatureMismatch)
+        );
+        assert_eq!(
+            key.decode("not a cursor", sort, &filters),
             Err(CursorError::Malformed)
         );
     }
 
+    fn genuine(key: &CursorKey) -> String {
+        let sort = Sort::parse("title").unwrap();
+        key.encode(
+            sort,
+            &Filters::default(),
+            &position(SortKey::Text("b".into())),
+        )
+    }
+
     proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
         #[test]
         fn garbage_is_rejected_without_panicking(raw in "\\PC{0,600}") {
             let key = CursorKey::random();
             prop_assert!(key.decode(&raw, Sort::DEFAULT, &Filters::default()).is_err());
+        }
+
+        /// Every well-formed cursor we did not sign reaches the MAC check and stops there.
+        #[test]
+        fn well_formed_forgeries_fail_the_mac(
+            payload in proptest::collection::vec(any::<u8>(), 0..300),
+            tag in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let key = CursorKey::random();
+            let raw = format!("{}.{}", URL_SAFE_NO_PAD.encode(payload), URL_SAFE_NO_PAD.encode(tag));
+            prop_assert_eq!(
+                key.decode(&raw, Sort::DEFAULT, &Filters::default()),
+                Err(CursorError::SignatureMismatch)
+            );
+        }
+
+        /// One flipped bit anywhere in a genuine cursor's payload or MAC is caught by the MAC.
+        #[test]
+        fn any_flipped_bit_is_caught(in_tag in any::<bool>(), index in any::<prop::sample::Index>(), bit in 0u8..8) {
+            let key = CursorKey::random();
+            let raw = genuine(&key);
+            let (payload, tag) = raw.split_once('.').unwrap();
+            let mut parts = [URL_SAFE_NO_PAD.decode(payload).unwrap(), URL_SAFE_NO_PAD.decode(tag).unwrap()];
+            let part = &mut parts[usize::from(in_tag)];
+            let at = index.index(part.len());
+            part[at] ^= 1 << bit;
+            let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(&parts[0]), URL_SAFE_NO_PAD.encode(&parts[1]));
+            let sort = Sort::parse("title").unwrap();
+            prop_assert_eq!(
+                key.decode(&forged, sort, &Filters::default()),
+                Err(CursorError::SignatureMismatch)
+            );
         }
     }
 }

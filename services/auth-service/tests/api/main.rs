@@ -4,7 +4,9 @@
 mod helpers;
 
 mod accounts;
+mod cli;
 mod clients;
+mod configuration;
 mod keys;
 mod oauth;
 mod openapi;

@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use service_database::on_both_backends;
@@ -322,25 +324,53 @@ async fn cursors_only_work_unchanged_and_where_they_were_made(backend: Backend) 
         .await;
     assert_eq!(ok.status().as_u16(), 200);
 
-    let mut flipped = cursor.clone().into_bytes();
-    let middle = flipped.len() / 3;
-    flipped[middle] = if flipped[middle] == b'A' { b'B' } else { b'A' };
-    let flipped = String::from_utf8(flipped).unwrap();
-    for query in [
-        format!("sort=-title&limit=3&completed=false&cursor={cursor}"),
-        format!("sort=title&limit=3&cursor={cursor}"),
-        format!("sort=title&limit=3&completed=true&cursor={cursor}"),
-        format!("sort=title&limit=3&completed=false&q=a&cursor={cursor}"),
-        format!("sort=title&limit=3&completed=false&cursor={flipped}"),
-        format!(
-            "sort=title&completed=false&cursor={}",
-            &cursor[..cursor.len() - 2]
+    // A forged cursor: its payload is valid JSON naming another position (the client edited
+    // it), sent with the genuine MAC.
+    let (payload, mac) = cursor.split_once('.').unwrap();
+    let mut position: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    position["id"] = json!(uuid::Uuid::nil());
+    let forged = format!(
+        "{}.{mac}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&position).unwrap())
+    );
+    let not_ours = "cursor has been changed or was made by another server";
+    let invalid = "cursor is not valid";
+    for (query, says) in [
+        (
+            format!("sort=-title&limit=3&completed=false&cursor={cursor}"),
+            "cursor was made for another sort",
         ),
-        "cursor=garbage".to_owned(),
-        format!("cursor={}", "A".repeat(5000)),
+        (
+            format!("sort=title&limit=3&cursor={cursor}"),
+            "cursor was made for other filters",
+        ),
+        (
+            format!("sort=title&limit=3&completed=true&cursor={cursor}"),
+            "cursor was made for other filters",
+        ),
+        (
+            format!("sort=title&limit=3&completed=false&q=a&cursor={cursor}"),
+            "cursor was made for other filters",
+        ),
+        (
+            format!("sort=title&limit=3&completed=false&cursor={forged}"),
+            not_ours,
+        ),
+        (
+            format!(
+                "sort=title&completed=false&cursor={}",
+                &cursor[..cursor.len() - 2]
+            ),
+            invalid,
+        ),
+        ("cursor=garbage".to_owned(), invalid),
+        (format!("cursor={}", "A".repeat(5000)), invalid),
     ] {
         let body = problem(app.get(token, &format!("?{query}")).await, 400).await;
         assert_eq!(body["errors"][0]["field"], "cursor", "{query}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.starts_with(says), "{query}: {detail}");
     }
     // The page size may change between pages.
     let ok = app

@@ -8,6 +8,7 @@ mod account_deletion;
 mod authentication;
 mod compat;
 mod conditional;
+mod configuration;
 mod crud;
 mod internal;
 mod isolation;
