@@ -92,6 +92,11 @@ impl TestDatabase {
     pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
+
+    /// The Postgres database's name (`taskgate_test_…`); on SQLite, unused.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 impl Drop for TestDatabase {
