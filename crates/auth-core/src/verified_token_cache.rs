@@ -14,8 +14,9 @@
 //! - Keys: an entry remembers the key that verified it (`kid`, algorithm and a fingerprint of
 //!   the key material), and the issuer serves it only while its current key set still holds that
 //!   same key for that algorithm. Key rotation deletes a key only after every token it signed
-//!   has expired (ARCHITECTURE §3), so in normal operation this never refuses anything; it makes
-//!   a key pulled early (compromised) stop its tokens at once, cache or not.
+//!   has expired (docs/architecture.md, "Key rotation"), so in normal operation this never
+//!   refuses anything; it makes a key pulled early (compromised) stop its tokens at once, cache
+//!   or not.
 //! - Everything else a verification depends on (issuer, audience, `typ`, required claims,
 //!   allowed algorithms) is fixed for the verifier's lifetime, and so is this cache.
 //!

@@ -150,9 +150,9 @@ pub async fn fetch_spec(base_url: &str) -> Value {
 }
 
 /// The document is OpenAPI 3.1.x, has a title, and documents exactly the (METHOD, path) pairs
-/// of `contract` (ARCHITECTURE §4, written out by hand in the service's test): a route served
-/// but missing from the contract fails, and so does one the contract has but the app does not
-/// register (registering a handler is what documents it).
+/// of `contract` (docs/architecture.md, "HTTP contract", written out by hand in the service's
+/// test): a route served but missing from the contract fails, and so does one the contract has
+/// but the app does not register (registering a handler is what documents it).
 #[track_caller]
 pub fn assert_lists_exactly<'a>(
     spec: &Value,
@@ -178,7 +178,7 @@ pub fn assert_lists_exactly<'a>(
     let unexpected: Vec<_> = documented.difference(&contract).collect();
     assert!(
         missing.is_empty() && unexpected.is_empty(),
-        "in ARCHITECTURE §4 but not in the spec: {missing:?}; in the spec but not in the \
+        "in the HTTP contract (docs/architecture.md) but not in the spec: {missing:?}; in the spec but not in the \
          contract table: {unexpected:?}"
     );
 }

@@ -59,9 +59,9 @@ pub struct DeclaredClient {
     pub secret: Option<SecretString>,
 }
 
-/// Where account deletions are delivered (`purge_delivery`): the tasks-service, called as a
-/// confidential client with the `tasks:purge` scope. Without `tasks_url`, deletions still
-/// happen and wait in the outbox until it is set.
+/// Where account deletions are delivered (`account_deletion::delivery`): the tasks-service,
+/// called as a confidential client with the `tasks:purge` scope. Without `tasks_url`,
+/// deletions still happen and wait in the outbox until it is set.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PurgeSettings {

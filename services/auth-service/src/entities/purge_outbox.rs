@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One account deletion whose tasks the tasks-service must purge: written with the deletion,
-/// delivered (and retried) by `purge_delivery`.
+/// delivered (and retried) by `account_deletion::delivery`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "purge_outbox")]
 pub struct Model {
