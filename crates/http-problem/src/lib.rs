@@ -13,5 +13,7 @@ pub mod openapi_conformance;
 mod problem;
 mod request_id;
 
-pub use problem::{FieldError, Problem, json_error_handler, query_error_handler, unknown_route};
+pub use problem::{
+    FieldError, InvalidField, Problem, json_error_handler, query_error_handler, unknown_route,
+};
 pub use request_id::{RequestIdHeader, current_request_id};

@@ -17,11 +17,11 @@ use serde_json::{Value, json};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Components, OpenApi, Ref, RefOr};
-use utoipa::{OpenApi as _, ToResponse, ToSchema};
+use utoipa::openapi::{Components, OpenApi, Ref};
+use utoipa::{OpenApi as _, ToSchema};
 
 use crate::problem::{FieldError, Problem};
 
@@ -60,9 +60,11 @@ fn string_header(description: &str) -> utoipa::openapi::header::Header {
         .build()
 }
 
-/// Declares a unit struct whose `ToResponse` is one problem+json response; the component name
-/// is the struct's name.
-macro_rules! problem_responses {
+/// Declares unit structs whose `ToResponse` is the response a builder makes; the component
+/// name is the struct's name. Handlers then say `(status = 400, response = BadRequest)`. Used
+/// here for the problem+json responses and by the auth-service for the RFC 6749 ones.
+#[macro_export]
+macro_rules! openapi_responses {
     ($(
         $(#[$attr:meta])*
         $name:ident => $response:expr;
@@ -70,16 +72,16 @@ macro_rules! problem_responses {
         $(#[$attr])*
         pub struct $name;
 
-        impl<'r> ToResponse<'r> for $name {
-            fn response() -> (&'r str, RefOr<Response>) {
-                let response: ResponseBuilder = $response;
+        impl<'r> ::utoipa::ToResponse<'r> for $name {
+            fn response() -> (&'r str, ::utoipa::openapi::RefOr<::utoipa::openapi::response::Response>) {
+                let response: ::utoipa::openapi::response::ResponseBuilder = $response;
                 (stringify!($name), response.build().into())
             }
         }
     )*};
 }
 
-problem_responses! {
+openapi_responses! {
     /// 400: the body or query string could not be read at all.
     BadRequest => problem_response(
         "Malformed request: the body or query string cannot be read (invalid JSON, a missing \

@@ -133,6 +133,44 @@ impl actix_web::ResponseError for Problem {
     }
 }
 
+/// A value that parsed but is not acceptable, and the field it came from: a 422 problem naming
+/// the field. Services' error types wrap it (`#[error(transparent)] Invalid(#[from] …)`), so a
+/// handler writes `TaskTitle::parse(raw).map_err(|e| InvalidField::new("title", e))?`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidField {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl InvalidField {
+    pub fn new(field: &'static str, error: impl std::fmt::Display) -> Self {
+        Self {
+            field,
+            message: error.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for InvalidField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for InvalidField {}
+
+impl From<&InvalidField> for Problem {
+    fn from(invalid: &InvalidField) -> Self {
+        Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation-error",
+            "The request is not valid",
+        )
+        .with_detail(invalid.message.clone())
+        .with_field_error(invalid.field, invalid.message.clone())
+    }
+}
+
 /// Default service for unknown routes: a 404 in the same problem+json shape as every error.
 pub async fn unknown_route() -> HttpResponse {
     Problem::not_found("no such resource").to_response()
@@ -146,30 +184,32 @@ impl Problem {
             .with_detail(detail)
     }
 
-    /// 422 for a value that parsed but is not acceptable, naming its field.
-    pub fn validation(field: &str, message: &str) -> Self {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation-error",
-            "The request is not valid",
-        )
-        .with_detail(message)
-        .with_field_error(field, message)
-    }
-
     /// 404: the resource does not exist, or is not the caller's (the two look the same).
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
     }
+}
 
-    /// The response of a service's error type: `self`, with the unexpected `cause` behind a
-    /// 500 logged (never shown to the client: the body is [`Problem::internal`]).
-    pub fn respond(self, cause: Option<&dyn std::fmt::Debug>) -> HttpResponse {
-        if let Some(cause) = cause {
-            tracing::error!(error = ?cause, "request failed");
+/// Implements actix-web's `ResponseError` for a service's client-facing error type `$error`,
+/// which has `fn problem(&self) -> Problem` and an `Unexpected(anyhow::Error)` variant: the
+/// response is the problem, and an unexpected cause is logged (never shown: its problem is
+/// [`Problem::internal`]). Both services render their errors through this one impl.
+#[macro_export]
+macro_rules! impl_response_error {
+    ($error:ty) => {
+        impl ::actix_web::ResponseError for $error {
+            fn status_code(&self) -> ::actix_web::http::StatusCode {
+                self.problem().status_code()
+            }
+
+            fn error_response(&self) -> ::actix_web::HttpResponse {
+                if let Self::Unexpected(cause) = self {
+                    ::tracing::error!(error = ?cause, "request failed");
+                }
+                self.problem().to_response()
+            }
         }
-        self.to_response()
-    }
+    };
 }
 
 /// `JsonConfig::error_handler` for every service: a body that is not the expected JSON is a

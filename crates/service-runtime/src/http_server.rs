@@ -5,6 +5,7 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
+use anyhow::Context;
 use http_problem::{json_error_handler, query_error_handler};
 use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi;
@@ -20,6 +21,11 @@ pub struct HttpApi<F> {
     pub routes: F,
     /// Larger JSON bodies are refused with 413.
     pub json_limit_bytes: usize,
+}
+
+/// Binds `host:port` (port 0: any free port), saying which in the error.
+pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+    TcpListener::bind((host, port)).with_context(|| format!("binding {host}:{port}"))
 }
 
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every

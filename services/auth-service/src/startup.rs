@@ -1,6 +1,5 @@
 //! Builds the whole service from its settings: the binary and the tests start the same app.
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,8 +40,7 @@ impl Application {
     /// and starts the background workers.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
         let issuer = settings
             .public_url

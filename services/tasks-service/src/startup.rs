@@ -1,7 +1,5 @@
 //! Builds the whole service from its settings: the binary and the tests start the same app.
 
-use std::net::TcpListener;
-
 use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
@@ -29,8 +27,7 @@ impl Application {
     /// not fatal: `/readyz` says so until it is. An unsafe issuer list is.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
-        let listener = TcpListener::bind((settings.http.host.as_str(), settings.http.port))
-            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
 
         let db = open_database(&settings).await?;

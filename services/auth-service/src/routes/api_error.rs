@@ -3,8 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
-use actix_web::{HttpResponse, ResponseError};
-use http_problem::Problem;
+use http_problem::{InvalidField, Problem};
 
 use crate::accounts::CreateUserError;
 use crate::accounts::password_check::PasswordCheckError;
@@ -12,11 +11,9 @@ use crate::sessions::refresh::RotateError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
+    /// A value that parsed but is not acceptable (422 naming the field).
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     #[error("{0}")]
     BadRequest(String),
     #[error("an account with this email already exists")]
@@ -39,17 +36,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn validation(field: &'static str, error: impl std::fmt::Display) -> Self {
-        Self::Validation {
-            field,
-            message: error.to_string(),
-        }
-    }
-
     fn problem(&self) -> Problem {
         let detail = self.to_string();
         match self {
-            Self::Validation { field, message } => Problem::validation(field, message),
+            Self::Invalid(invalid) => invalid.into(),
             Self::BadRequest(_) => Problem::bad_request(detail),
             Self::EmailTaken => Problem::new(
                 StatusCode::CONFLICT,
@@ -93,19 +83,7 @@ fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
         )
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status_code()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let cause = match self {
-            Self::Unexpected(cause) => Some(cause as &dyn std::fmt::Debug),
-            _ => None,
-        };
-        self.problem().respond(cause)
-    }
-}
+http_problem::impl_response_error!(ApiError);
 
 impl From<CreateUserError> for ApiError {
     fn from(err: CreateUserError) -> Self {

@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 use crate::accounts::password_hasher::PasswordHasher;
 use crate::accounts::sign_in_throttle::SignInThrottle;
 use crate::clock::Clock;
+use crate::sessions::refresh::ReusePolicy;
 use crate::sessions::revocation_log::RevocationLog;
 use crate::tokens::access_token::AccessTokenIssuer;
 use crate::tokens::key_store::KeyStore;
@@ -26,4 +27,14 @@ pub struct AppState {
     pub throttle: SignInThrottle,
     /// The clock of the time rules (shared with `throttle`).
     pub clock: Clock,
+}
+
+impl AppState {
+    /// How a refresh judges a used token presented again (`sessions::refresh::rotate`).
+    pub fn reuse_policy(&self) -> ReusePolicy<'_> {
+        ReusePolicy {
+            reuse_grace: self.refresh_reuse_grace,
+            clock: &self.clock,
+        }
+    }
 }

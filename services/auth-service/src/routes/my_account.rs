@@ -2,6 +2,7 @@
 //! last two check the password again, throttled like sign-in.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use http_problem::InvalidField;
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -56,7 +57,7 @@ async fn recheck_password(
     )
     .await?;
     if !matches {
-        return Err(ApiError::validation(field, "the password is incorrect"));
+        return Err(InvalidField::new(field, "the password is incorrect").into());
     }
     Ok(())
 }
@@ -97,7 +98,7 @@ pub async fn change_password(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new_password =
-        Password::parse(body.new_password).map_err(|e| ApiError::validation("new_password", e))?;
+        Password::parse(body.new_password).map_err(|e| InvalidField::new("new_password", e))?;
     let account = accounts::find_by_id(&state.db, caller.user_id)
         .await?
         .ok_or(ApiError::AccountGone)?;

@@ -13,7 +13,6 @@ use super::api_doc::TAG_SESSIONS;
 use super::{ApiError, AppState, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
-use crate::sessions::refresh::ReusePolicy;
 use crate::sessions::{self, IssuedRefreshToken};
 
 /// A user as the API shows it (never the password hash).
@@ -133,10 +132,7 @@ pub async fn refresh(
         &state.db,
         &state.revocations,
         &presented,
-        &ReusePolicy {
-            reuse_grace: state.refresh_reuse_grace,
-            clock: &state.clock,
-        },
+        &state.reuse_policy(),
     )
     .await?;
     tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));

@@ -1,6 +1,7 @@
 //! Sign-up and sign-in: both answer with a token response and set the refresh cookie.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use http_problem::InvalidField;
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -59,9 +60,8 @@ pub async fn sign_up(
     body: web::Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let email = Email::parse(&body.email).map_err(|e| ApiError::validation("email", e))?;
-    let password =
-        Password::parse(body.password).map_err(|e| ApiError::validation("password", e))?;
+    let email = Email::parse(&body.email).map_err(|e| InvalidField::new("email", e))?;
+    let password = Password::parse(body.password).map_err(|e| InvalidField::new("password", e))?;
     let name = parse_name(body.name)?;
 
     let hash = state.hasher.hash(password).await?;
@@ -124,16 +124,10 @@ fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     if name.chars().count() > 200 {
-        return Err(ApiError::validation(
-            "name",
-            "name must be at most 200 characters",
-        ));
+        return Err(InvalidField::new("name", "name must be at most 200 characters").into());
     }
     if name.chars().any(char::is_control) {
-        return Err(ApiError::validation(
-            "name",
-            "name must not contain control characters",
-        ));
+        return Err(InvalidField::new("name", "name must not contain control characters").into());
     }
     Ok(Some(name))
 }

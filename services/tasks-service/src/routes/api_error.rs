@@ -1,16 +1,13 @@
 //! The client-facing errors of the task API and their one rendering as problem+json.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-use http_problem::Problem;
+use http_problem::{InvalidField, Problem};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    #[error("{message}")]
-    Validation {
-        field: &'static str,
-        message: String,
-    },
+    /// A value that parsed but is not acceptable (422 naming the field).
+    #[error(transparent)]
+    Invalid(#[from] InvalidField),
     /// A query parameter that cannot be used; 400 naming it.
     #[error("{message}")]
     InvalidParameter { name: &'static str, message: String },
@@ -31,17 +28,10 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn validation(field: &'static str, error: impl std::fmt::Display) -> Self {
-        Self::Validation {
-            field,
-            message: error.to_string(),
-        }
-    }
-
     fn problem(&self) -> Problem {
         let detail = self.to_string();
         match self {
-            Self::Validation { field, message } => Problem::validation(field, message),
+            Self::Invalid(invalid) => invalid.into(),
             Self::InvalidParameter { name, message } => {
                 Problem::bad_request(detail.clone()).with_field_error(*name, message.clone())
             }
@@ -72,16 +62,4 @@ impl From<Problem> for ApiError {
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.problem().status_code()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let cause = match self {
-            Self::Unexpected(cause) => Some(cause as &dyn std::fmt::Debug),
-            _ => None,
-        };
-        self.problem().respond(cause)
-    }
-}
+http_problem::impl_response_error!(ApiError);

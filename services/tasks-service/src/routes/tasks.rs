@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use auth_core::AuthUser;
 use auth_core::scopes::{TASKS_READ, TASKS_WRITE};
 use chrono::{DateTime, Utc};
+use http_problem::InvalidField;
 use http_problem::openapi as problems;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -220,9 +221,9 @@ pub async fn create_task(
     let owner = require_scope(&user, TASKS_WRITE)?;
     let body = body.into_inner();
     let new = NewTask {
-        title: TaskTitle::parse(&body.title).map_err(|e| ApiError::validation("title", e))?,
+        title: TaskTitle::parse(&body.title).map_err(|e| InvalidField::new("title", e))?,
         description: Description::parse(body.description.as_deref())
-            .map_err(|e| ApiError::validation("description", e))?,
+            .map_err(|e| InvalidField::new("description", e))?,
         due_at: body.due_at,
         priority: body.priority.unwrap_or_default(),
     };
@@ -320,25 +321,20 @@ fn written<T>(outcome: Written<T>) -> Result<T, ApiError> {
 fn parse_changes(body: UpdateTask) -> Result<TaskChanges, ApiError> {
     let title = match body.title {
         None => None,
-        Some(None) => return Err(ApiError::validation("title", "title cannot be null")),
-        Some(Some(raw)) => {
-            Some(TaskTitle::parse(&raw).map_err(|e| ApiError::validation("title", e))?)
-        }
+        Some(None) => return Err(InvalidField::new("title", "title cannot be null").into()),
+        Some(Some(raw)) => Some(TaskTitle::parse(&raw).map_err(|e| InvalidField::new("title", e))?),
     };
     let description = body
         .description
         .map(|d| Description::parse(d.as_deref()))
         .transpose()
-        .map_err(|e| ApiError::validation("description", e))?;
+        .map_err(|e| InvalidField::new("description", e))?;
     // Priority always has a value; clearing it (`null`) means the default.
     let priority = body.priority.map(Option::unwrap_or_default);
     let completed = match body.completed {
         None => None,
         Some(None) => {
-            return Err(ApiError::validation(
-                "completed",
-                "completed cannot be null",
-            ));
+            return Err(InvalidField::new("completed", "completed cannot be null").into());
         }
         Some(Some(done)) => Some(done),
     };

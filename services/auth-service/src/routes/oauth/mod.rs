@@ -10,12 +10,12 @@ use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA, WWW_AUTHENTICA
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa::openapi::Ref;
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::response::ResponseBuilder;
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::{Ref, RefOr};
-use utoipa::{ToResponse, ToSchema};
 
 mod client_auth;
 // Each holds one handler of the same name (a unit struct made by actix's route macro), so the
@@ -140,22 +140,9 @@ fn oauth_error_response(description: &str, code: &str, detail: &str) -> Response
         )
 }
 
-/// Declares unit structs whose `ToResponse` is one OAuth error response; registered in
-/// `api_doc`, referenced as `response = OAuthInvalidRequest` etc. by the handlers.
-macro_rules! oauth_responses {
-    ($($name:ident => $response:expr;)*) => {$(
-        pub struct $name;
-
-        impl<'r> ToResponse<'r> for $name {
-            fn response() -> (&'r str, RefOr<Response>) {
-                let response: ResponseBuilder = $response;
-                (stringify!($name), response.build().into())
-            }
-        }
-    )*};
-}
-
-oauth_responses! {
+// `ToResponse` unit structs, registered in `api_doc` and referenced by the handlers as
+// `response = OAuthInvalidRequest` etc.
+http_problem::openapi_responses! {
     OAuthInvalidRequest => oauth_error_response(
         "`invalid_request` (missing or repeated parameter, not a form), `invalid_grant`, \
          `invalid_scope` or `unsupported_grant_type`",

@@ -13,7 +13,7 @@ use crate::domain::ScopeSet;
 use crate::routes::AppState;
 use crate::routes::api_doc::TAG_OAUTH;
 use crate::sessions;
-use crate::sessions::refresh::{ReusePolicy, RotateError};
+use crate::sessions::refresh::RotateError;
 use crate::tokens::access_token::FIRST_PARTY_CLIENT_ID;
 
 /// The form of `POST /oauth/token`. Every field is optional to the parser so that a missing
@@ -166,10 +166,7 @@ async fn refresh(
         &state.db,
         &state.revocations,
         &presented,
-        &ReusePolicy {
-            reuse_grace: state.refresh_reuse_grace,
-            clock: &state.clock,
-        },
+        &state.reuse_policy(),
     )
     .await
     {
