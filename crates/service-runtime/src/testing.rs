@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Polls `check` every 20 ms until it holds, and returns how long that took; panics with
+/// Polls `check` every 10 ms until it holds, and returns how long that took; panics with
 /// `what` if it still does not hold after `limit`.
 pub async fn eventually(
     limit: Duration,
@@ -26,7 +26,7 @@ pub async fn eventually(
     let started = Instant::now();
     while !check().await {
         assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     started.elapsed()
 }

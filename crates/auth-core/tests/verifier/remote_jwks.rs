@@ -1,6 +1,7 @@
 //! The verifier against a real HTTP issuer: discovery, refetch on unknown kid (rate-limited and
 //! single-flight), and serving cached keys while the issuer is down or misbehaving.
 
+use service_runtime::testing::eventually;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -240,7 +241,7 @@ async fn cached_keys_keep_verifying_while_the_issuer_is_down() {
     // request has arrived, the first two refreshes have failed and been handled.
     issuer.set_down(true);
     let before = issuer.total_hits();
-    within(Duration::from_secs(5), "two failed refreshes", async || {
+    eventually(Duration::from_secs(5), "two failed refreshes", async || {
         issuer.total_hits() >= before + 3
     })
     .await;
@@ -281,7 +282,7 @@ async fn empty_or_broken_key_sets_do_not_replace_good_keys() {
         // Every JWKS request from here on gets `body`. Refreshes run one after another, so once
         // a second one has arrived the first has been handled (its result kept or refused).
         let before = issuer.hits().1;
-        within(
+        eventually(
             Duration::from_secs(5),
             "a refresh of the bad body",
             async || issuer.hits().1 >= before + 2,
@@ -363,7 +364,7 @@ async fn an_issuer_that_starts_later_is_picked_up_by_the_retry() {
     )
     .await;
     // The first retry comes 1 s after the failed start, then backoff doubles.
-    within(
+    eventually(
         Duration::from_secs(8),
         "keys fetched by a retry",
         async || verifier.has_keys(),

@@ -2,6 +2,7 @@
 //! (snapshot without `since`, long polls woken by a `Notify`, unknown cursors answered with a
 //! reset, expired entries left out of snapshots) and the verifier is checked against it.
 
+use service_runtime::testing::eventually;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -212,7 +213,7 @@ impl FakeFeed {
     /// Waits until the follower's long poll is being held open here: it has applied everything
     /// sent so far and is waiting for what comes next.
     async fn long_poll_held(&self) {
-        within(
+        eventually(
             Duration::from_secs(2),
             "the follower's long poll is held",
             async || self.held() == 1,
@@ -271,7 +272,7 @@ async fn a_revoked_session_is_refused_within_moments_without_per_request_calls()
     feed.long_poll_held().await;
 
     feed.revoke_session(&sid_of(&doomed), now() + 900);
-    let took = within(Duration::from_secs(1), "revocation seen", async || {
+    let took = eventually(Duration::from_secs(1), "revocation seen", async || {
         is_revoked(&verifier, &doomed_token).await
     })
     .await;
@@ -317,7 +318,7 @@ async fn a_user_cutoff_refuses_tokens_issued_before_it() {
     ));
 
     feed.cut_off_user(&user, cutoff);
-    within(Duration::from_secs(1), "cut-off seen", async || {
+    eventually(Duration::from_secs(1), "cut-off seen", async || {
         is_revoked(&verifier, &before).await
     })
     .await;
@@ -354,7 +355,7 @@ async fn a_reset_replaces_the_whole_set() {
     // poll's cursor is unknown, so it gets a reset snapshot and the first entry is gone.
     feed.forget();
     feed.revoke_session(&sid_of(&second), now() + 900);
-    within(Duration::from_secs(2), "reset applied", async || {
+    eventually(Duration::from_secs(2), "reset applied", async || {
         is_revoked(&verifier, &second_token).await && !is_revoked(&verifier, &first_token).await
     })
     .await;
@@ -371,7 +372,7 @@ async fn entries_past_their_expiry_are_dropped() {
     // expired, so it no longer counts (a real issuer would not send it; the follower copes).
     feed.revoke_session(&sid_of(&stale), now() - 120);
     feed.revoke_session(&sid_of(&live), now() + 900);
-    within(Duration::from_secs(1), "live entry seen", async || {
+    eventually(Duration::from_secs(1), "live entry seen", async || {
         is_revoked(&verifier, &key.sign(&live)).await
     })
     .await;
@@ -406,14 +407,14 @@ async fn an_unreachable_feed_is_reported_then_recovered_from() {
     let feed = FakeFeed::start_on(TcpListener::bind(("127.0.0.1", port)).unwrap(), &[&key]).await;
     feed.revoke_session(&sid_of(&revoked), now() + 900);
     // Backoff starts at 250 ms and doubles, so a few seconds at most.
-    within(Duration::from_secs(8), "recovered", async || {
+    eventually(Duration::from_secs(8), "recovered", async || {
         verifier.revocation_status().healthy
     })
     .await;
     let status = verifier.revocation_status();
     assert_eq!(status.last_error, None);
     assert_eq!(status.secs_since_last_success, Some(0));
-    within(
+    eventually(
         Duration::from_secs(1),
         "revocation after recovery",
         async || is_revoked(&verifier, &token).await,
@@ -422,7 +423,7 @@ async fn an_unreachable_feed_is_reported_then_recovered_from() {
 
     // Losing the feed again is noticed (the open long poll fails), and what is known stays.
     feed.stop().await;
-    within(Duration::from_secs(5), "outage noticed", async || {
+    eventually(Duration::from_secs(5), "outage noticed", async || {
         !verifier.revocation_status().healthy
     })
     .await;

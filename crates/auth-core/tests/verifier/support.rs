@@ -1,7 +1,7 @@
 //! Test keys, a token builder that can produce any header or claims, valid or not, and helpers
 //! for building verifiers, serving fake issuers and waiting for background work.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth_core::{TrustedIssuer, Verifier, VerifierConfig};
 use base64::Engine;
@@ -153,17 +153,6 @@ pub async fn jwks_verifier(config: VerifierConfig) -> Verifier {
     Verifier::connect_trusted(vec![TrustedIssuer::jwks(config)])
         .await
         .unwrap_or_else(|err| panic!("the trust list was refused: {err}"))
-}
-
-/// Polls `check` every 5 ms until it holds, failing the test (naming `what`) if it does not
-/// within `limit`; returns how long it took. For waiting on background work instead of sleeping.
-pub async fn within(limit: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) -> Duration {
-    let started = tokio::time::Instant::now();
-    while !check().await {
-        assert!(started.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    started.elapsed()
 }
 
 /// An HS* token over exactly `header` and `claims`, signed with `secret`.

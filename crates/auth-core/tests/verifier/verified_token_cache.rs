@@ -2,6 +2,7 @@
 //! result, but never past its expiry, never after its revocation or its key's removal, never
 //! for a token that differs in any byte, and never beyond the configured size.
 
+use service_runtime::testing::eventually;
 use std::time::Duration;
 
 use auth_core::{TokenError, Verifier, VerifierConfig};
@@ -68,12 +69,12 @@ async fn a_token_revoked_after_it_was_cached_is_refused() {
     assert_eq!(verifier.cached_token_count(), 3);
 
     feed.revoke_session(&sid_of(&doomed), now() + 900);
-    within(Duration::from_secs(1), "session revocation", async || {
+    eventually(Duration::from_secs(1), "session revocation", async || {
         is_revoked(&verifier, &doomed_token).await
     })
     .await;
     feed.cut_off_user(&user, now());
-    within(Duration::from_secs(1), "user cut-off", async || {
+    eventually(Duration::from_secs(1), "user cut-off", async || {
         is_revoked(&verifier, &cut_off_token).await
     })
     .await;
@@ -101,7 +102,7 @@ async fn an_expired_token_is_refused_even_though_it_was_cached() {
     assert_eq!(verifier.cached_token_count(), 1);
 
     // jsonwebtoken accepts up to `exp` itself (leeway 0), so wait until the clock is past it.
-    within(Duration::from_secs(3), "the clock passes exp", async || {
+    eventually(Duration::from_secs(3), "the clock passes exp", async || {
         now() > exp
     })
     .await;
