@@ -396,7 +396,8 @@ mod tests {
             audience = "a"
             requre_typ = false
             "#;
-        assert!(from_toml(typo).is_err());
+        let err = format!("{:#}", from_toml(typo).unwrap_err());
+        assert!(err.contains("unknown field `requre_typ`"), "{err}");
         let hmac = r#"
             [[auth.extra_issuers]]
             issuer_url = "http://localhost:3000"
@@ -404,8 +405,18 @@ mod tests {
             algorithms = ["HS256"]
             "#;
         let err = from_toml(hmac).unwrap_err().to_string();
-        assert!(err.contains("BETTER_AUTH_SECRET"), "{err}");
-        assert!(from_toml("[auth.hs256]\nsecrett = \"x\"").is_err());
+        assert!(
+            err.starts_with(
+                "auth.extra_issuers[0] (\"http://localhost:3000\"): algorithms must list \
+                 asymmetric algorithms only"
+            ) && err.contains("BETTER_AUTH_SECRET"),
+            "{err}"
+        );
+        let err = format!(
+            "{:#}",
+            from_toml("[auth.hs256]\nsecrett = \"x\"").unwrap_err()
+        );
+        assert!(err.contains("unknown field `secrett`"), "{err}");
     }
 
     #[test]
@@ -439,33 +450,41 @@ mod tests {
             audience: Some("tasks-api".into()),
             default_scopes: "tasks:read".into(),
         };
-        assert!(complete.validate().is_ok());
+        complete.validate().unwrap();
         let short = Hs256Settings {
             secret: Some(SecretString::from("s".repeat(31))),
             ..complete.clone()
         };
         let err = short.validate().unwrap_err().to_string();
-        assert!(
-            err.contains("BETTER_AUTH_SECRET") && !err.contains("sss"),
-            "{err}"
-        );
-        for incomplete in [
-            Hs256Settings {
-                issuer: None,
-                ..complete.clone()
-            },
-            Hs256Settings {
-                audience: None,
-                ..complete.clone()
-            },
-            Hs256Settings {
-                secret: None,
-                ..complete.clone()
-            },
+        assert_eq!(err, "BETTER_AUTH_SECRET must be at least 32 bytes");
+        for (incomplete, message) in [
+            (
+                Hs256Settings {
+                    issuer: None,
+                    ..complete.clone()
+                },
+                "TASKS__AUTH__HS256__ISSUER (the `iss` of HS256 tokens) is required with \
+                 BETTER_AUTH_SECRET",
+            ),
+            (
+                Hs256Settings {
+                    audience: None,
+                    ..complete.clone()
+                },
+                "TASKS__AUTH__HS256__AUDIENCE (the `aud` of HS256 tokens) is required with \
+                 BETTER_AUTH_SECRET",
+            ),
+            (
+                Hs256Settings {
+                    secret: None,
+                    ..complete.clone()
+                },
+                "auth.hs256 is configured but there is no secret: set BETTER_AUTH_SECRET",
+            ),
         ] {
-            assert!(incomplete.validate().is_err());
+            assert_eq!(incomplete.validate().unwrap_err().to_string(), message);
         }
-        assert!(Hs256Settings::default().validate().is_ok());
+        Hs256Settings::default().validate().unwrap();
 
         let auth = AuthSettings {
             hs256: complete,

@@ -310,9 +310,16 @@ mod tests {
         ])
         .parse()
         .unwrap_err();
-        assert_eq!(error.name, "due_after");
+        assert_eq!(
+            (error.name, error.message.as_str()),
+            ("due_after", "due_after must be earlier than due_before")
+        );
         let long = "x".repeat(201);
-        assert_eq!(params(&[("q", &long)]).parse().unwrap_err().name, "q");
+        let error = params(&[("q", &long)]).parse().unwrap_err();
+        assert_eq!(
+            (error.name, error.message.as_str()),
+            ("q", "q must be at most 200 characters")
+        );
     }
 
     #[test]

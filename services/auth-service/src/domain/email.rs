@@ -74,9 +74,10 @@ mod tests {
 
     #[test]
     fn rejects_malformed() {
+        for blank in ["", "   ", " \t\n"] {
+            assert_eq!(Email::parse(blank), Err(EmailError::Empty), "{blank:?}");
+        }
         for bad in [
-            "",
-            "   ",
             "alice",
             "@example.org",
             "alice@",
@@ -90,7 +91,7 @@ mod tests {
             "alice@-example.org",
             "alice@example.org-",
         ] {
-            assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert_eq!(Email::parse(bad), Err(EmailError::Malformed), "{bad:?}");
         }
         assert_eq!(
             Email::parse(&format!("{}@example.org", "a".repeat(250))),

@@ -44,21 +44,38 @@ mod tests {
             Password::parse(secret("short")).err(),
             Some(PasswordError::TooShort)
         );
-        assert!(Password::parse(secret("12345678")).is_ok());
-        assert!(Password::parse(secret(&"é".repeat(128))).is_ok());
+        assert_eq!(
+            Password::parse(secret("12345678")).unwrap().expose(),
+            "12345678"
+        );
+        let longest = "é".repeat(128);
+        assert_eq!(Password::parse(secret(&longest)).unwrap().expose(), longest);
         assert_eq!(
             Password::parse(secret(&"x".repeat(129))).err(),
             Some(PasswordError::TooLong)
         );
         // No composition rules: spaces and emoji are fine.
-        assert!(Password::parse(secret("correct horse 🐎")).is_ok());
+        assert_eq!(
+            Password::parse(secret("correct horse 🐎"))
+                .unwrap()
+                .expose(),
+            "correct horse 🐎"
+        );
     }
 
     proptest! {
         #[test]
         fn parse_accepts_exactly_8_to_128_chars(raw in "\\PC{0,140}") {
             let n = raw.chars().count();
-            prop_assert_eq!(Password::parse(secret(&raw)).is_ok(), (8..=128).contains(&n));
+            let expected = match n {
+                0..8 => Err(PasswordError::TooShort),
+                8..=128 => Ok(raw.clone()),
+                _ => Err(PasswordError::TooLong),
+            };
+            prop_assert_eq!(
+                Password::parse(secret(&raw)).map(|p| p.expose().to_owned()),
+                expected
+            );
         }
     }
 }

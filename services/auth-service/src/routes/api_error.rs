@@ -14,8 +14,9 @@ pub enum ApiError {
     /// A value that parsed but is not acceptable (422 naming the field).
     #[error(transparent)]
     Invalid(#[from] InvalidField),
+    /// Already rendered (a body that is not a JSON object, …).
     #[error("{0}")]
-    BadRequest(String),
+    Rendered(Box<Problem>),
     #[error("an account with this email already exists")]
     EmailTaken,
     /// Unknown email and wrong password are deliberately the same error.
@@ -40,7 +41,7 @@ impl ApiError {
         let detail = self.to_string();
         match self {
             Self::Invalid(invalid) => invalid.into(),
-            Self::BadRequest(_) => Problem::bad_request(detail),
+            Self::Rendered(problem) => (**problem).clone(),
             Self::EmailTaken => Problem::new(
                 StatusCode::CONFLICT,
                 "email-taken",
@@ -84,6 +85,12 @@ fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
 }
 
 http_problem::impl_response_error!(ApiError);
+
+impl From<Problem> for ApiError {
+    fn from(problem: Problem) -> Self {
+        Self::Rendered(Box::new(problem))
+    }
+}
 
 impl From<CreateUserError> for ApiError {
     fn from(err: CreateUserError) -> Self {

@@ -2,7 +2,7 @@
 //! last two check the password again, throttled like sign-in.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use http_problem::InvalidField;
+use http_problem::{InvalidField, Json};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -94,7 +94,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     caller: LiveSession,
     req: HttpRequest,
-    body: web::Json<ChangePassword>,
+    body: Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let new_password =
@@ -153,7 +153,7 @@ pub async fn delete_account(
     state: web::Data<AppState>,
     caller: LiveSession,
     req: HttpRequest,
-    body: web::Json<DeleteAccount>,
+    body: Json<DeleteAccount>,
 ) -> Result<HttpResponse, ApiError> {
     let account = accounts::find_by_id(&state.db, caller.user_id)
         .await?

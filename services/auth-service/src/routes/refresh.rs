@@ -121,8 +121,7 @@ pub async fn refresh(
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else {
-        let parsed: RefreshRequest = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid JSON body: {e}")))?;
+        let parsed: RefreshRequest = http_problem::parse_object(&body)?;
         Some(parsed.refresh_token)
     };
     let presented = from_body

@@ -1,7 +1,7 @@
 //! Sign-up and sign-in: both answer with a token response and set the refresh cookie.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use http_problem::InvalidField;
+use http_problem::{InvalidField, Json};
 use secrecy::SecretString;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -57,7 +57,7 @@ pub struct SignInRequest {
 pub async fn sign_up(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<SignUpRequest>,
+    body: Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|e| InvalidField::new("email", e))?;
@@ -92,7 +92,7 @@ pub async fn sign_up(
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<SignInRequest>,
+    body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let client = client_info(&req);

@@ -144,8 +144,19 @@ mod tests {
             key.open(&sealed, "kid-1").unwrap().expose_secret(),
             b"private"
         );
-        assert!(key.open(&sealed, "kid-2").is_err());
-        assert!(MasterKey::random().open(&sealed, "kid-1").is_err());
+        // Another key id, or another master key: the AEAD tag does not verify.
+        assert_eq!(
+            key.open(&sealed, "kid-2").err().unwrap().to_string(),
+            "cannot decrypt signing key kid-2: wrong AUTH__KEYS__MASTER_KEY?"
+        );
+        assert_eq!(
+            MasterKey::random()
+                .open(&sealed, "kid-1")
+                .err()
+                .unwrap()
+                .to_string(),
+            "cannot decrypt signing key kid-1: wrong AUTH__KEYS__MASTER_KEY?"
+        );
     }
 
     #[test]

@@ -11,6 +11,17 @@ on_both_backends!(
     refresh_tokens_rotate_and_are_single_use,
 );
 
+/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
+async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> Value {
+    let body = problem(response, status).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:taskgate:problem:{kind}"),
+        "{body}"
+    );
+    body
+}
+
 async fn sign_up_sign_in_and_me(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
@@ -67,7 +78,7 @@ async fn sign_up_sign_in_and_me(backend: Backend) {
             .unwrap()
             .starts_with("Bearer")
     );
-    problem(response, 401).await;
+    problem_of(response, 401, "missing-token").await;
     let response = app.get_authed("/api/auth/me", "not.a.token").await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
@@ -77,7 +88,8 @@ async fn sign_up_sign_in_and_me(backend: Backend) {
         challenge.contains(r#"error="invalid_token""#),
         "{challenge}"
     );
-    problem(response, 401).await;
+    let body = problem_of(response, 401, "invalid-token").await;
+    assert_eq!(body["detail"], "the token is not a well-formed JWT");
 }
 
 async fn sign_up_rejects_bad_input(backend: Backend) {
@@ -93,20 +105,31 @@ async fn sign_up_rejects_bad_input(backend: Backend) {
         .await;
     let body = problem(short, 422).await;
     assert_eq!(body["errors"][0]["field"], "password");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "password must be at least 8 characters"
+    );
     let long = app
         .post_json(
             "/api/auth/sign-up",
             &json!({ "email": "bob@example.org", "password": "x".repeat(129) }),
         )
         .await;
-    problem(long, 422).await;
+    let body = problem(long, 422).await;
+    assert_eq!(body["errors"][0]["field"], "password");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "password must be at most 128 characters"
+    );
     let unknown_field = app
         .post_json(
             "/api/auth/sign-up",
             &json!({ "email": "bob@example.org", "password": PASSWORD, "is_admin": true }),
         )
         .await;
-    problem(unknown_field, 400).await;
+    let body = problem_of(unknown_field, 400, "bad-request").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("unknown field `is_admin`"), "{detail}");
     let malformed = app
         .client
         .post(app.url("/api/auth/sign-up"))
@@ -115,7 +138,12 @@ async fn sign_up_rejects_bad_input(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(malformed, 400).await;
+    let body = problem_of(malformed, 400, "bad-request").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("invalid JSON body") && detail.contains("EOF"),
+        "{detail}"
+    );
 
     assert_eq!(app.sign_up("bob@example.org").await.status().as_u16(), 201);
     let duplicate = problem(app.sign_up("bob@EXAMPLE.org").await, 409).await;
@@ -129,11 +157,13 @@ async fn sign_in_failures_are_indistinguishable(backend: Backend) {
         201
     );
 
-    let wrong_password = problem(
+    let wrong_password = problem_of(
         app.sign_in("carol@example.org", "wrong password!").await,
         401,
+        "invalid-credentials",
     )
     .await;
+    assert_eq!(wrong_password["detail"], "email or password is incorrect");
     let unknown_email = problem(app.sign_in("nobody@example.org", PASSWORD).await, 401).await;
     let malformed_email = problem(app.sign_in("nobody", PASSWORD).await, 401).await;
     for body in [&unknown_email, &malformed_email] {
@@ -177,19 +207,27 @@ async fn refresh_tokens_rotate_and_are_single_use(backend: Backend) {
         json!({ "refresh_token": "garbage" }),
         json!({ "refresh_token": "x".repeat(500) }),
     ] {
-        problem(app.post_json("/api/auth/refresh", &bad).await, 401).await;
+        problem_of(
+            app.post_json("/api/auth/refresh", &bad).await,
+            401,
+            "invalid-refresh-token",
+        )
+        .await;
     }
-    problem(
+    let body = problem_of(
         app.post_json("/api/auth/refresh", &json!({ "token": "x" }))
             .await,
         400,
+        "bad-request",
     )
     .await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("unknown field `token`"), "{detail}");
 
     // Single use: the consumed token is refused (and, being a reuse, ends the session:
     // see sessions::a_reused_refresh_token_revokes_its_family).
     let reused = app
         .post_json("/api/auth/refresh", &json!({ "refresh_token": first }))
         .await;
-    problem(reused, 401).await;
+    problem_of(reused, 401, "invalid-refresh-token").await;
 }

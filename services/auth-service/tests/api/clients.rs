@@ -139,9 +139,10 @@ async fn client_credentials_issues_service_tokens(backend: Backend) {
             .await
             .expect("verifies against the JWKS");
         assert_eq!(verified.sub, id);
-        assert!(
-            auth_core::AuthUser::from_claims(verified).is_err(),
-            "a service token is never taken for a user"
+        // A service token is never taken for a user: its `sub` is no user id.
+        assert_eq!(
+            auth_core::AuthUser::from_claims(verified).unwrap_err(),
+            auth_core::TokenError::InvalidClaim("sub")
         );
     }
 
@@ -284,12 +285,16 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
 
     // The library refuses what the CLI would.
     let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
-    assert!(
-        auth_service::oauth::clients::create(&db, "  ", scopes, None)
-            .await
-            .is_err()
+    assert!(matches!(
+        auth_service::oauth::clients::create(&db, "  ", scopes, None).await,
+        Err(auth_service::oauth::clients::ClientError::InvalidName)
+    ));
+    assert_eq!(
+        auth_service::domain::ScopeSet::parse("tasks:admin"),
+        Err(auth_service::domain::ScopeError::Unknown(
+            "tasks:admin".into()
+        ))
     );
-    assert!(auth_service::domain::ScopeSet::parse("tasks:admin").is_err());
 }
 
 /// The session ids in a full snapshot of the revocation feed.
@@ -783,12 +788,20 @@ async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
     let mut missing = declared(first);
     missing.secret = None;
     settings.clients = vec![missing];
-    assert!(settings.validate().is_err());
+    assert_eq!(
+        settings.validate().unwrap_err().to_string(),
+        format!(
+            "client {ID}: the environment variable PURGER_SECRET must hold its secret \
+             (at least 32 characters)"
+        )
+    );
     let mut bad_id = declared(first);
     bad_id.client_id = "purger".to_owned();
-    assert!(
+    assert_eq!(
         auth_service::oauth::clients::upsert_declared(&db, &bad_id)
             .await
-            .is_err()
+            .unwrap_err()
+            .to_string(),
+        "declared client purger: the id must be svc-<uuid>"
     );
 }

@@ -71,4 +71,8 @@ async fn oauth_token_endpoint_refreshes_with_rfc6749_errors(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(json_body.status().as_u16(), 400);
+    assert_eq!(
+        json_body.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 }

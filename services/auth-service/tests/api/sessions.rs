@@ -37,6 +37,17 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
     .await
 }
 
+/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
+async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> Value {
+    let body = problem(response, status).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:taskgate:problem:{kind}"),
+        "{body}"
+    );
+    body
+}
+
 fn field<'a>(body: &'a Value, name: &str) -> &'a str {
     body[name].as_str().unwrap()
 }
@@ -100,11 +111,22 @@ async fn sign_out_ends_the_session(backend: Backend) {
         "{cleared}"
     );
 
-    problem(refresh(&app, field(&tokens, "refresh_token")).await, 401).await;
-    problem(app.get_authed("/api/auth/me", access).await, 401).await;
-    problem(
+    problem_of(
+        refresh(&app, field(&tokens, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
+    problem_of(
+        app.get_authed("/api/auth/me", access).await,
+        401,
+        "session-revoked",
+    )
+    .await;
+    problem_of(
         post_authed(&app, "/api/auth/sign-out", access, &json!({})).await,
         401,
+        "session-revoked",
     )
     .await;
     let snapshot = feed(&app, "").await;
@@ -159,11 +181,22 @@ async fn sessions_are_listed_and_revoked_individually(backend: Backend) {
         async move { request.send().await.unwrap() }
     };
     assert_eq!(delete(second_sid.clone()).await.status().as_u16(), 204);
-    problem(delete(second_sid.clone()).await, 404).await;
-    problem(delete(sid_of(field(&other, "access_token"))).await, 404).await;
-    problem(delete("not-a-uuid".into()).await, 404).await;
+    // Already revoked, another user's, or no session id at all: the same 404.
+    for sid in [
+        second_sid.clone(),
+        sid_of(field(&other, "access_token")),
+        "not-a-uuid".into(),
+    ] {
+        let body = problem(delete(sid.clone()).await, 404).await;
+        assert_eq!(body["detail"], "no such session", "{sid}");
+    }
 
-    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
+    problem_of(
+        refresh(&app, field(&second, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
     assert_eq!(
         refresh(&app, field(&first, "refresh_token"))
             .await
@@ -217,7 +250,12 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
         &json!({ "current_password": PASSWORD, "new_password": "short" }),
     )
     .await;
-    problem(weak, 422).await;
+    let body = problem(weak, 422).await;
+    assert_eq!(body["errors"][0]["field"], "new_password");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "password must be at least 8 characters"
+    );
 
     let changed = post_authed(
         &app,
@@ -228,11 +266,17 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
     .await;
     assert_eq!(changed.status().as_u16(), 204);
 
-    problem(refresh(&app, field(&elsewhere, "refresh_token")).await, 401).await;
-    problem(
+    problem_of(
+        refresh(&app, field(&elsewhere, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
+    problem_of(
         app.get_authed("/api/auth/me", field(&elsewhere, "access_token"))
             .await,
         401,
+        "session-revoked",
     )
     .await;
     assert!(feed_has_session(
@@ -253,7 +297,12 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
             .as_u16(),
         200
     );
-    problem(app.sign_in("pw@example.org", PASSWORD).await, 401).await;
+    problem_of(
+        app.sign_in("pw@example.org", PASSWORD).await,
+        401,
+        "invalid-credentials",
+    )
+    .await;
     assert_eq!(
         app.sign_in("pw@example.org", new_password)
             .await
@@ -271,12 +320,18 @@ async fn with_no_grace_a_reused_refresh_token_revokes_its_family(backend: Backen
     let second: Value = refresh(&app, stolen).await.json().await.unwrap();
 
     // The thief (or the victim) presents the used token: the whole family dies.
-    problem(refresh(&app, stolen).await, 401).await;
-    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
-    problem(
+    problem_of(refresh(&app, stolen).await, 401, "invalid-refresh-token").await;
+    problem_of(
+        refresh(&app, field(&second, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
+    problem_of(
         app.get_authed("/api/auth/me", field(&second, "access_token"))
             .await,
         401,
+        "session-revoked",
     )
     .await;
     assert!(feed_has_session(
@@ -295,13 +350,19 @@ async fn reuse_after_the_default_grace_revokes_the_session(backend: Backend) {
     let second: Value = refresh(&app, used).await.json().await.unwrap();
 
     app.clock.advance(chrono::Duration::seconds(3));
-    problem(refresh(&app, used).await, 401).await;
+    problem_of(refresh(&app, used).await, 401, "invalid-refresh-token").await;
     // The successor dies with the session, and so does the access token.
-    problem(refresh(&app, field(&second, "refresh_token")).await, 401).await;
-    problem(
+    problem_of(
+        refresh(&app, field(&second, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
+    problem_of(
         app.get_authed("/api/auth/me", field(&second, "access_token"))
             .await,
         401,
+        "session-revoked",
     )
     .await;
     assert!(feed_has_session(
@@ -319,7 +380,7 @@ async fn reuse_within_the_default_grace_keeps_the_session(backend: Backend) {
     let second: Value = refresh(&app, used).await.json().await.unwrap();
 
     app.clock.advance(chrono::Duration::seconds(1));
-    problem(refresh(&app, used).await, 401).await;
+    problem_of(refresh(&app, used).await, 401, "invalid-refresh-token").await;
     assert_eq!(
         app.get_authed("/api/auth/me", field(&second, "access_token"))
             .await
@@ -368,10 +429,16 @@ async fn concurrent_refreshes_of_one_token_have_one_winner(backend: Backend) {
         1,
         "{statuses:?}"
     );
-    assert!(
-        statuses.iter().all(|&s| s == 200 || s == 401),
-        "{statuses:?}"
-    );
+    // Every loser is refused as a used refresh token, not for any other reason.
+    for (status, body) in &results {
+        if *status != 200 {
+            assert_eq!(
+                (*status, body["type"].as_str()),
+                (401, Some("urn:taskgate:problem:invalid-refresh-token")),
+                "{body}"
+            );
+        }
+    }
 
     // The losers were a double-submit (inside the reuse grace), not a replay: the winner's
     // session lives on, as two browser tabs refreshing at once need.
@@ -441,5 +508,7 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(bad, 400).await;
+    let body = problem_of(bad, 400, "bad-request").await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("bogus"), "{detail}");
 }

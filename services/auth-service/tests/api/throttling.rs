@@ -10,6 +10,27 @@ on_both_backends!(
     password_change_guesses_are_throttled,
 );
 
+/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
+async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
+    let body = problem(response, status).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:taskgate:problem:{kind}"),
+        "{body}"
+    );
+    body
+}
+
+/// A sign-in refused for its credentials (not throttled, nor anything else).
+async fn refused(response: reqwest::Response) {
+    problem_of(response, 401, "invalid-credentials").await;
+}
+
+/// An attempt refused by the throttle.
+async fn throttled(response: reqwest::Response) {
+    problem_of(response, 429, "throttled").await;
+}
+
 fn seconds(secs: u64) -> chrono::Duration {
     chrono::Duration::seconds(i64::try_from(secs).unwrap())
 }
@@ -35,22 +56,20 @@ async fn failed_sign_ins_are_throttled_per_account(backend: Backend) {
     );
 
     for _ in 0..3 {
-        problem(app.sign_in("victim@example.org", "wrong guess!").await, 401).await;
+        refused(app.sign_in("victim@example.org", "wrong guess!").await).await;
     }
     // Locked: even the right password is refused, before any hashing.
     let locked = app.sign_in("victim@example.org", PASSWORD).await;
+    // The first lockout is the base lockout, whole.
     let wait = retry_after(&locked);
-    assert!((1..=2).contains(&wait), "Retry-After {wait}");
-    assert_eq!(
-        problem(locked, 429).await["type"],
-        "urn:taskgate:problem:throttled"
-    );
+    assert_eq!(wait, 1, "Retry-After");
+    throttled(locked).await;
 
     // Unknown emails are counted and locked the same way: no account enumeration.
     for _ in 0..3 {
-        problem(app.sign_in("nobody@example.org", "wrong guess!").await, 401).await;
+        refused(app.sign_in("nobody@example.org", "wrong guess!").await).await;
     }
-    problem(app.sign_in("nobody@example.org", "wrong guess!").await, 429).await;
+    throttled(app.sign_in("nobody@example.org", "wrong guess!").await).await;
 
     // After the lockout the right password works, and success resets the counter.
     app.clock.advance(seconds(wait));
@@ -62,7 +81,7 @@ async fn failed_sign_ins_are_throttled_per_account(backend: Backend) {
         200
     );
     for _ in 0..2 {
-        problem(app.sign_in("victim@example.org", "wrong again!").await, 401).await;
+        refused(app.sign_in("victim@example.org", "wrong again!").await).await;
     }
     assert_eq!(
         app.sign_in("victim@example.org", PASSWORD)
@@ -75,20 +94,16 @@ async fn failed_sign_ins_are_throttled_per_account(backend: Backend) {
     // Over the limit again: refused at once; after the lockout one more try is let through,
     // and when it fails the next lockout is twice as long.
     for _ in 0..3 {
-        let status = app
-            .sign_in("victim@example.org", "wrong guess!")
-            .await
-            .status()
-            .as_u16();
-        assert_eq!(status, 401);
+        refused(app.sign_in("victim@example.org", "wrong guess!").await).await;
     }
     let locked = app.sign_in("victim@example.org", PASSWORD).await;
-    assert_eq!(locked.status().as_u16(), 429);
-    app.clock.advance(seconds(retry_after(&locked)));
-    problem(app.sign_in("victim@example.org", "wrong guess!").await, 401).await;
+    let wait = retry_after(&locked);
+    throttled(locked).await;
+    app.clock.advance(seconds(wait));
+    refused(app.sign_in("victim@example.org", "wrong guess!").await).await;
     let locked = app.sign_in("victim@example.org", PASSWORD).await;
-    assert_eq!(locked.status().as_u16(), 429);
     assert!(retry_after(&locked) >= 2, "doubled lockout");
+    throttled(locked).await;
 }
 
 async fn failed_sign_ins_are_throttled_per_client_ip(backend: Backend) {
@@ -104,15 +119,11 @@ async fn failed_sign_ins_are_throttled_per_client_ip(backend: Backend) {
     );
     // A credential-stuffing run: a different account each time, one address.
     for n in 0..4 {
-        problem(
-            app.sign_in(&format!("user{n}@example.org"), "guess").await,
-            401,
-        )
-        .await;
+        refused(app.sign_in(&format!("user{n}@example.org"), "guess").await).await;
     }
     let locked = app.sign_in("someone@example.org", PASSWORD).await;
-    assert!(retry_after(&locked) > 30);
-    problem(locked, 429).await;
+    assert_eq!(retry_after(&locked), 60, "the base lockout");
+    throttled(locked).await;
 }
 
 /// A burst of concurrent guesses: each attempt is counted before its password is hashed, so
@@ -157,7 +168,7 @@ async fn parallel_guesses_cannot_outrun_the_throttle(backend: Backend) {
     let nul = app
         .sign_in("a\u{0}b@example.org", "whatever password")
         .await;
-    problem(nul, 401).await;
+    refused(nul).await;
 }
 
 /// `POST /api/auth/password` checks the current password: it is throttled like sign-in, so a
@@ -183,11 +194,13 @@ async fn password_change_guesses_are_throttled(backend: Backend) {
             .json(&serde_json::json!({ "current_password": current, "new_password": "a new long passphrase" }));
         async move { request.send().await.unwrap() }
     };
-    problem(attempt("guess one!").await, 422).await;
-    problem(attempt("guess two!").await, 422).await;
+    for guess in ["guess one!", "guess two!"] {
+        let body = problem(attempt(guess).await, 422).await;
+        assert_eq!(body["errors"][0]["field"], "current_password", "{body}");
+    }
     let locked = attempt(PASSWORD).await;
-    assert!(retry_after(&locked) > 30);
-    problem(locked, 429).await;
+    assert_eq!(retry_after(&locked), 60, "the base lockout");
+    throttled(locked).await;
     // Sign-in shares the account's counter.
-    problem(app.sign_in("oracle@example.org", PASSWORD).await, 429).await;
+    throttled(app.sign_in("oracle@example.org", PASSWORD).await).await;
 }

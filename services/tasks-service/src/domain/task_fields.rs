@@ -147,27 +147,48 @@ mod tests {
             "Buy milk"
         );
         assert_eq!(TaskTitle::parse("   "), Err(FieldError::TitleEmpty));
-        assert!(TaskTitle::parse(&"é".repeat(200)).is_ok());
+        let longest = "é".repeat(200);
+        assert_eq!(TaskTitle::parse(&longest).unwrap().into_inner(), longest);
         assert_eq!(
             TaskTitle::parse(&"x".repeat(201)),
             Err(FieldError::TitleTooLong)
         );
-        assert!(TaskTitle::parse("a\u{0}b").is_err());
+        assert_eq!(
+            TaskTitle::parse("a\u{0}b"),
+            Err(FieldError::ControlCharacters("title"))
+        );
     }
 
     #[test]
     fn description_allows_newlines_and_empties_to_none() {
         assert_eq!(Description::parse(Some("  ")).unwrap().into_inner(), None);
-        assert!(Description::parse(Some("line\nline\ttab")).is_ok());
-        assert!(Description::parse(Some(&"x".repeat(10_001))).is_err());
-        assert!(Description::parse(Some("bell\u{7}")).is_err());
+        assert_eq!(
+            Description::parse(Some("line\r\nline\ttab"))
+                .unwrap()
+                .into_inner()
+                .as_deref(),
+            Some("line\r\nline\ttab")
+        );
+        assert_eq!(
+            Description::parse(Some(&"x".repeat(10_001))),
+            Err(FieldError::DescriptionTooLong)
+        );
+        assert_eq!(
+            Description::parse(Some("bell\u{7}")),
+            Err(FieldError::ControlCharacters("description"))
+        );
     }
 
     proptest! {
         #[test]
         fn title_accepts_exactly_trimmed_lengths(raw in "[a-z ]{0,260}") {
             let n = raw.trim().chars().count();
-            prop_assert_eq!(TaskTitle::parse(&raw).is_ok(), (1..=200).contains(&n));
+            let expected = match n {
+                0 => Err(FieldError::TitleEmpty),
+                1..=200 => Ok(raw.trim().to_owned()),
+                _ => Err(FieldError::TitleTooLong),
+            };
+            prop_assert_eq!(TaskTitle::parse(&raw).map(TaskTitle::into_inner), expected);
         }
 
         #[test]

@@ -20,9 +20,10 @@ pub enum ApiError {
     /// Missing, or owned by someone else: the two are indistinguishable on purpose.
     #[error("no such task")]
     TaskNotFound,
-    /// Already rendered by auth-core (e.g. 403 `insufficient_scope`).
+    /// Already rendered (auth-core's 403 `insufficient_scope`, a body that is not a JSON
+    /// object, …).
     #[error("{0}")]
-    Auth(Box<Problem>),
+    Rendered(Box<Problem>),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -49,16 +50,15 @@ impl ApiError {
             )
             .with_detail(detail),
             Self::TaskNotFound => Problem::not_found(detail),
-            Self::Auth(problem) => (**problem).clone(),
+            Self::Rendered(problem) => (**problem).clone(),
             Self::Unexpected(_) => Problem::internal(),
         }
     }
 }
 
-/// auth-core's extractors and scope checks answer with a finished problem.
 impl From<Problem> for ApiError {
     fn from(problem: Problem) -> Self {
-        Self::Auth(Box::new(problem))
+        Self::Rendered(Box::new(problem))
     }
 }
 

@@ -6,8 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use auth_core::AuthUser;
 use auth_core::scopes::{TASKS_READ, TASKS_WRITE};
 use chrono::{DateTime, Utc};
-use http_problem::InvalidField;
 use http_problem::openapi as problems;
+use http_problem::{InvalidField, Json};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -216,7 +216,7 @@ pub async fn list_tasks(
 pub async fn create_task(
     state: web::Data<AppState>,
     user: AuthUser,
-    body: web::Json<CreateTask>,
+    body: Json<CreateTask>,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, TASKS_WRITE)?;
     let body = body.into_inner();
@@ -299,7 +299,7 @@ pub async fn update_task(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    body: web::Json<UpdateTask>,
+    body: Json<UpdateTask>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let owner = require_scope(&user, TASKS_WRITE)?;

@@ -9,6 +9,23 @@ on_both_backends!(
     tokens_must_match_issuer_audience_and_scope
 );
 
+/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
+async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
+    let body = problem(response, status).await;
+    assert_eq!(
+        body["type"],
+        format!("urn:taskgate:problem:{kind}"),
+        "{body}"
+    );
+    body
+}
+
+/// A 401 `invalid-token` whose detail is `detail` (the `auth_core::TokenError` message).
+async fn invalid_token(response: reqwest::Response, detail: &str) {
+    let body = problem_of(response, 401, "invalid-token").await;
+    assert_eq!(body["detail"], detail, "{body}");
+}
+
 fn challenge(response: &reqwest::Response) -> String {
     response.headers()["www-authenticate"]
         .to_str()
@@ -26,8 +43,9 @@ async fn missing_bad_and_expired_tokens_are_401(backend: Backend) {
         "{}",
         challenge(&none)
     );
-    problem(none, 401).await;
+    problem_of(none, 401, "missing-token").await;
 
+    // Not three base64url segments (an extra character breaks the signature's encoding).
     for bad in ["garbage", "a.b.c", &format!("{}x", user.access_token)] {
         let response = app.get(bad, "").await;
         let header = challenge(&response);
@@ -35,7 +53,7 @@ async fn missing_bad_and_expired_tokens_are_401(backend: Backend) {
             header.starts_with("Bearer") && header.contains(r#"error="invalid_token""#),
             "{header}"
         );
-        problem(response, 401).await;
+        invalid_token(response, "the token is not a well-formed JWT").await;
     }
     let basic = app
         .client
@@ -44,7 +62,7 @@ async fn missing_bad_and_expired_tokens_are_401(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(basic, 401).await;
+    invalid_token(basic, "the Authorization header must use the Bearer scheme").await;
 
     // Signed with the real key, expired beyond the 60 s leeway.
     let mut claims = app.claims_for(&user);
@@ -55,11 +73,7 @@ async fn missing_bad_and_expired_tokens_are_401(backend: Backend) {
     let response = app.get(&expired, "").await;
     let header = challenge(&response);
     assert!(header.contains(r#"error="invalid_token""#), "{header}");
-    let body = problem(response, 401).await;
-    assert!(
-        body["detail"].as_str().unwrap().contains("expired"),
-        "{body}"
-    );
+    invalid_token(response, "the token has expired").await;
 
     // The same claims, unexpired, are accepted: the rejection above was the expiry alone.
     let fresh = app.mint(&app.claims_for(&user)).await;
@@ -75,9 +89,12 @@ async fn tokens_must_match_issuer_audience_and_scope(backend: Backend) {
     wrong_issuer.iss = "http://evil.example".into();
     let mut wrong_audience = app.claims_for(&user);
     wrong_audience.aud = "billing-api".into();
-    for claims in [wrong_issuer, wrong_audience] {
+    for (claims, detail) in [
+        (wrong_issuer, "the token was issued by an untrusted issuer"),
+        (wrong_audience, "the token is not intended for this service"),
+    ] {
         let token = app.mint(&claims).await;
-        problem(app.get(&token, "").await, 401).await;
+        invalid_token(app.get(&token, "").await, detail).await;
     }
 
     let mut read_only = app.claims_for(&user);
@@ -87,6 +104,14 @@ async fn tokens_must_match_issuer_audience_and_scope(backend: Backend) {
     let response = app
         .create_task(&token, &json!({ "title": "no write scope" }))
         .await;
-    assert!(challenge(&response).contains(r#"error="insufficient_scope""#));
-    problem(response, 403).await;
+    assert!(
+        challenge(&response).contains(r#"error="insufficient_scope", scope="tasks:write""#),
+        "{}",
+        challenge(&response)
+    );
+    let body = problem_of(response, 403, "insufficient-scope").await;
+    assert_eq!(
+        body["detail"],
+        "This request needs the `tasks:write` scope."
+    );
 }

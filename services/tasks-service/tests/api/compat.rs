@@ -93,7 +93,12 @@ async fn titles(app: &TestApp, token: &str) -> Vec<String> {
         .collect()
 }
 
-async fn refused(app: &TestApp, token: &str) {
+/// `auth_core::TokenError` messages, as the 401 `detail` gives them.
+const BAD_SIGNATURE: &str = "the token signature is invalid";
+const ALGORITHM_NOT_ALLOWED: &str = "the token's signing algorithm is not accepted";
+
+/// `token` is refused with 401 `invalid-token` for the reason `detail`.
+async fn refused(app: &TestApp, token: &str, detail: &str) {
     let response = app.get(token, "").await;
     let challenge = response.headers()["www-authenticate"]
         .to_str()
@@ -103,7 +108,18 @@ async fn refused(app: &TestApp, token: &str) {
         challenge.contains(r#"error="invalid_token""#),
         "{challenge}"
     );
-    problem(response, 401).await;
+    let body = problem(response, 401).await;
+    assert_eq!(
+        (body["type"].as_str(), body["detail"].as_str()),
+        (Some("urn:taskgate:problem:invalid-token"), Some(detail)),
+        "{body}"
+    );
+}
+
+/// The 404 of a task that does not exist or is another user's.
+async fn no_such_task(response: reqwest::Response) {
+    let body = problem(response, 404).await;
+    assert_eq!(body["detail"], "no such task", "{body}");
 }
 
 async fn hs256_tokens_minted_by_pyjwt_are_accepted_and_checked(backend: Backend) {
@@ -120,12 +136,13 @@ async fn hs256_tokens_minted_by_pyjwt_are_accepted_and_checked(backend: Backend)
 
     let other_secret = random_secret();
     let wrong_secret = mint_with_pyjwt("HS256", other_secret.as_bytes(), &claims, None).await;
-    refused(&app, &wrong_secret).await;
+    refused(&app, &wrong_secret, BAD_SIGNATURE).await;
     let mut wrong_iss = claims.clone();
     wrong_iss["iss"] = json!("http://elsewhere.test");
     refused(
         &app,
         &mint_with_pyjwt("HS256", secret.as_bytes(), &wrong_iss, None).await,
+        "the token was issued by an untrusted issuer",
     )
     .await;
     let mut wrong_aud = claims.clone();
@@ -133,12 +150,14 @@ async fn hs256_tokens_minted_by_pyjwt_are_accepted_and_checked(backend: Backend)
     refused(
         &app,
         &mint_with_pyjwt("HS256", secret.as_bytes(), &wrong_aud, None).await,
+        "the token is not intended for this service",
     )
     .await;
     // The secret is bound to HS256: the same secret under HS512 is not accepted.
     refused(
         &app,
         &mint_with_pyjwt("HS512", secret.as_bytes(), &claims, None).await,
+        ALGORITHM_NOT_ALLOWED,
     )
     .await;
 }
@@ -185,10 +204,15 @@ async fn hs256_forged_with_the_eddsa_public_key_is_refused(backend: Backend) {
     let mut as_hs256_issuer = ours.clone();
     as_hs256_issuer["iss"] = json!(HS256_ISSUER);
     as_hs256_issuer["aud"] = json!(HS256_ISSUER);
-    for claims in [&ours, &as_hs256_issuer] {
+    // Under our issuer's name HS256 is not an accepted algorithm at all; under the HS256
+    // issuer's name the public key is simply not its secret.
+    for (claims, reason) in [
+        (&ours, ALGORITHM_NOT_ALLOWED),
+        (&as_hs256_issuer, BAD_SIGNATURE),
+    ] {
         for secret in [&raw[..], x.as_bytes()] {
             let forged = mint_with_pyjwt("HS256", secret, claims, Some(&header)).await;
-            refused(&app, &forged).await;
+            refused(&app, &forged, reason).await;
         }
         // PyJWT itself refuses a PEM public key as an HMAC secret; an attacker would not.
         let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
@@ -196,7 +220,7 @@ async fn hs256_forged_with_the_eddsa_public_key_is_refused(backend: Backend) {
         jwt_header.typ = Some("at+jwt".into());
         let key = jsonwebtoken::EncodingKey::from_secret(public_pem.as_bytes());
         let forged = jsonwebtoken::encode(&jwt_header, claims, &key).unwrap();
-        refused(&app, &forged).await;
+        refused(&app, &forged, reason).await;
     }
     // The real token is still fine: nothing above disturbed the service.
     assert_eq!(app.get(&user.access_token, "").await.status().as_u16(), 200);
@@ -296,13 +320,13 @@ async fn better_auth_jwks_tokens_are_accepted_and_isolated(backend: Backend) {
     assert_eq!(created.status().as_u16(), 201);
     assert_eq!(titles(&app, &theirs).await, ["better auth task"]);
     assert_eq!(titles(&app, &ours.access_token).await, ["native task"]);
-    problem(app.get(&theirs, &our_task_path).await, 404).await;
+    no_such_task(app.get(&theirs, &our_task_path).await).await;
 
     // Even a foreign subject that spells our user's UUID is a different user here.
     let impostor = better_auth.token_for(&ours.id).await;
     assert!(titles(&app, &impostor).await.is_empty());
-    problem(app.get(&impostor, &our_task_path).await, 404).await;
-    problem(app.delete(&impostor, &our_task_path).await, 404).await;
+    no_such_task(app.get(&impostor, &our_task_path).await).await;
+    no_such_task(app.delete(&impostor, &our_task_path).await).await;
 
     // The foreign issuer's leniency is its own: our issuer's name on the same kind of token,
     // or the foreign issuer's name signed by a key it does not publish, is refused.
@@ -316,7 +340,13 @@ async fn better_auth_jwks_tokens_are_accepted_and_isolated(backend: Backend) {
         Some(&header),
     )
     .await;
-    refused(&app, &as_ours).await;
+    // Our issuer requires `typ: at+jwt`, which a Better Auth-style token lacks.
+    refused(
+        &app,
+        &as_ours,
+        "the token is not an access token (typ must be at+jwt)",
+    )
+    .await;
     let stranger = BetterAuthServer::start().await;
     let claims = better_auth_claims(&better_auth.base, "kXr3vT9qLm2bWp8sYc4dNa");
     let header = json!({ "kid": better_auth.kid });
@@ -327,7 +357,7 @@ async fn better_auth_jwks_tokens_are_accepted_and_isolated(backend: Backend) {
         Some(&header),
     )
     .await;
-    refused(&app, &wrong_key).await;
+    refused(&app, &wrong_key, BAD_SIGNATURE).await;
 
     stranger.handle.stop(false).await;
     better_auth.handle.stop(false).await;

@@ -70,7 +70,8 @@ async fn get_revalidates_with_if_none_match(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(response, 404).await;
+    let body = problem(response, 404).await;
+    assert_eq!(body["detail"], "no such task");
 }
 
 async fn if_match_guards_updates_and_deletes(backend: Backend) {

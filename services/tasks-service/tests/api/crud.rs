@@ -136,37 +136,77 @@ async fn bad_input_is_a_4xx_problem(backend: Backend) {
     let user = app.sign_up("strict@example.org").await;
     let token = user.access_token.as_str();
 
-    for (body, status, field) in [
-        (json!({ "title": "" }), 422, Some("title")),
-        (json!({ "title": "   " }), 422, Some("title")),
-        (json!({ "title": "x".repeat(201) }), 422, Some("title")),
+    // A value that parses but is not acceptable is a 422 naming its field; a body that does
+    // not parse as a task (unknown fields included) is a 400 saying why (docs/http-api.md).
+    let too_long = "title must be at most 200 characters";
+    for (body, status, field, says) in [
+        (
+            json!({ "title": "" }),
+            422,
+            Some("title"),
+            "title must not be empty",
+        ),
+        (
+            json!({ "title": "   " }),
+            422,
+            Some("title"),
+            "title must not be empty",
+        ),
+        (
+            json!({ "title": "x".repeat(201) }),
+            422,
+            Some("title"),
+            too_long,
+        ),
         (
             json!({ "title": "ok", "description": "x".repeat(10_001) }),
             422,
             Some("description"),
+            "description must be at most 10000 characters",
         ),
-        (json!({ "title": "ok", "user_id": user.id }), 400, None),
+        (
+            json!({ "title": "ok", "user_id": user.id }),
+            400,
+            None,
+            "unknown field `user_id`",
+        ),
         (
             json!({ "title": "ok", "id": "01935c2e-0000-7000-8000-000000000000" }),
             400,
             None,
+            "unknown field `id`",
         ),
-        (json!({ "title": "ok", "priority": "urgent" }), 400, None),
-        (json!({ "title": "ok", "due_at": "tomorrow" }), 400, None),
-        (json!({ "description": "no title" }), 400, None),
-        (json!(["not", "an", "object"]), 400, None),
+        (
+            json!({ "title": "ok", "priority": "urgent" }),
+            400,
+            None,
+            "unknown variant `urgent`",
+        ),
+        (
+            json!({ "title": "ok", "due_at": "tomorrow" }),
+            400,
+            None,
+            "input contains invalid characters",
+        ),
+        (
+            json!({ "description": "no title" }),
+            400,
+            None,
+            "missing field `title`",
+        ),
     ] {
         let body = problem(app.create_task(token, &body).await, status).await;
-        if let Some(field) = field {
-            assert_eq!(body["errors"][0]["field"], field);
+        assert_eq!(body["errors"][0]["field"].as_str(), field, "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{body}");
+        if status == 400 {
+            assert!(detail.starts_with("invalid JSON body"), "{body}");
         }
     }
-    assert!(
-        app.create_task(token, &json!({ "title": "x".repeat(200) }))
-            .await
-            .status()
-            .is_success()
-    );
+    let response = app
+        .create_task(token, &json!({ "title": "x".repeat(200) }))
+        .await;
+    assert_eq!(response.status().as_u16(), 201);
 
     let task: Value = app
         .create_task(token, &json!({ "title": "valid" }))
@@ -175,19 +215,40 @@ async fn bad_input_is_a_4xx_problem(backend: Backend) {
         .await
         .unwrap();
     let path = format!("/{}", task["id"].as_str().unwrap());
-    problem(
-        app.patch(token, &path, &json!({ "title": null })).await,
-        422,
-    )
-    .await;
-    problem(app.patch(token, &path, &json!({ "title": "" })).await, 422).await;
-    problem(app.patch(token, &path, &json!({ "version": 7 })).await, 400).await;
-    problem(
-        app.patch(token, &path, &json!({ "completed": "yes" }))
-            .await,
-        400,
-    )
-    .await;
+    for (patch, status, field, says) in [
+        (
+            json!({ "title": null }),
+            422,
+            Some("title"),
+            "title cannot be null",
+        ),
+        (
+            json!({ "title": "" }),
+            422,
+            Some("title"),
+            "title must not be empty",
+        ),
+        (
+            json!({ "version": 7 }),
+            400,
+            None,
+            "unknown field `version`",
+        ),
+        (
+            json!({ "completed": "yes" }),
+            400,
+            None,
+            "invalid type: string \"yes\", expected a boolean",
+        ),
+    ] {
+        let body = problem(app.patch(token, &path, &patch).await, status).await;
+        assert_eq!(body["errors"][0]["field"].as_str(), field, "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "{body}");
+        if status == 400 {
+            assert!(detail.starts_with("invalid JSON body"), "{body}");
+        }
+    }
 
     // A query parameter that cannot be used is a 400 naming it (docs/http-api.md).
     for (query, field) in [
@@ -203,4 +264,31 @@ async fn bad_input_is_a_4xx_problem(backend: Backend) {
     }
     problem(app.get(token, "/not-a-uuid").await, 404).await;
     problem(app.get(token, "/../../etc/passwd").await, 404).await;
+
+    // A task and a patch are JSON objects: an array is refused as an array, not for what its
+    // elements would mean as the fields in order (`["a title"]` must not create a task).
+    let mut answers = Vec::new();
+    for array in [json!(["a title"]), json!(["not", "an", "object"])] {
+        answers.push((
+            format!("POST {array}"),
+            app.create_task(token, &array).await,
+        ));
+        answers.push((
+            format!("PATCH {array}"),
+            app.patch(token, &path, &array).await,
+        ));
+    }
+    let statuses: Vec<(&str, u16)> = answers
+        .iter()
+        .map(|(what, response)| (what.as_str(), response.status().as_u16()))
+        .collect();
+    assert!(statuses.iter().all(|(_, s)| *s == 400), "{statuses:?}");
+    for (what, response) in answers {
+        let body = problem(response, 400).await;
+        let detail = body["detail"].as_str().unwrap();
+        assert!(
+            detail == "invalid JSON body: it must be a JSON object",
+            "{what}: {body}"
+        );
+    }
 }

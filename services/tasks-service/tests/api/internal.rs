@@ -26,6 +26,19 @@ async fn purge(app: &TestApp, token: &str, user_id: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`) and `detail`.
+async fn problem_of(response: reqwest::Response, status: u16, kind: &str, detail: &str) {
+    let body = problem(response, status).await;
+    assert_eq!(
+        (body["type"].as_str(), body["detail"].as_str()),
+        (
+            Some(format!("urn:taskgate:problem:{kind}").as_str()),
+            Some(detail)
+        ),
+        "{body}"
+    );
+}
+
 async fn task_count(app: &TestApp, token: &str) -> usize {
     let page: Value = app.get(token, "?limit=100").await.json().await.unwrap();
     page["items"].as_array().unwrap().len()
@@ -64,7 +77,13 @@ async fn a_service_token_with_purge_deletes_exactly_one_users_tasks(backend: Bac
     assert_eq!(again["deleted"], 0);
     let nobody = uuid::Uuid::now_v7().to_string();
     assert_eq!(purge(&app, &service, &nobody).await.status().as_u16(), 200);
-    problem(purge(&app, &service, "not-a-uuid").await, 404).await;
+    problem_of(
+        purge(&app, &service, "not-a-uuid").await,
+        404,
+        "not-found",
+        "no such task",
+    )
+    .await;
 }
 
 async fn user_and_service_tokens_never_cross(backend: Backend) {
@@ -77,8 +96,13 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
     );
 
     // A user token, even the victim's own, cannot purge.
-    let body = problem(purge(&app, &alice.access_token, &alice.id).await, 403).await;
-    assert_eq!(body["type"], "urn:taskgate:problem:insufficient-scope");
+    problem_of(
+        purge(&app, &alice.access_token, &alice.id).await,
+        403,
+        "insufficient-scope",
+        "This route is for services; a user's token cannot call it.",
+    )
+    .await;
     // A service token without `tasks:purge` cannot either.
     let reader = app.service_token("tasks:read", None).await;
     let response = purge(&app, &reader, &alice.id).await;
@@ -90,17 +114,32 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
         challenge.contains(r#"error="insufficient_scope", scope="tasks:purge""#),
         "{challenge}"
     );
-    problem(response, 403).await;
+    problem_of(
+        response,
+        403,
+        "insufficient-scope",
+        "This request needs the `tasks:purge` scope.",
+    )
+    .await;
     assert_eq!(task_count(&app, &alice.access_token).await, 1);
 
     // A service token cannot act as a user, whatever scopes it holds.
     let service = app
         .service_token("tasks:read tasks:write tasks:purge", None)
         .await;
-    problem(app.get(&service, "").await, 403).await;
-    problem(
+    let as_user = "A service token cannot act as a user; this route needs a user's token.";
+    problem_of(
+        app.get(&service, "").await,
+        403,
+        "insufficient-scope",
+        as_user,
+    )
+    .await;
+    problem_of(
         app.create_task(&service, &json!({ "title": "x" })).await,
         403,
+        "insufficient-scope",
+        as_user,
     )
     .await;
     // No token, or a bad one: 401 as everywhere.
@@ -113,17 +152,28 @@ async fn user_and_service_tokens_never_cross(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(response, 401).await;
-    problem(purge(&app, "not.a.token", &alice.id).await, 401).await;
+    problem_of(
+        response,
+        401,
+        "missing-token",
+        "Send an access token in the header `Authorization: Bearer <token>`.",
+    )
+    .await;
+    problem_of(
+        purge(&app, "not.a.token", &alice.id).await,
+        401,
+        "invalid-token",
+        "the token is not a well-formed JWT",
+    )
+    .await;
     // A token meant for another service (its client's audience) is not for this one.
     let elsewhere = app.service_token("tasks:purge", Some("billing-api")).await;
-    let body = problem(purge(&app, &elsewhere, &alice.id).await, 401).await;
-    assert!(
-        body["detail"]
-            .as_str()
-            .unwrap()
-            .contains("not intended for this service"),
-        "{body}"
-    );
+    problem_of(
+        purge(&app, &elsewhere, &alice.id).await,
+        401,
+        "invalid-token",
+        "the token is not intended for this service",
+    )
+    .await;
     assert_eq!(task_count(&app, &alice.access_token).await, 1);
 }

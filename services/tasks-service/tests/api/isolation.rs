@@ -30,16 +30,19 @@ async fn another_users_tasks_are_404_and_lists_never_mix(backend: Backend) {
         404,
     )
     .await;
+    assert_eq!(missing["detail"], "no such task");
     let seen = problem(app.get(&bob.access_token, &path).await, 404).await;
     assert_eq!(seen["detail"], missing["detail"]);
     assert!(!seen.to_string().contains("secret"));
-    problem(
+    let changed = problem(
         app.patch(&bob.access_token, &path, &json!({ "title": "pwned" }))
             .await,
         404,
     )
     .await;
-    problem(app.delete(&bob.access_token, &path).await, 404).await;
+    assert_eq!(changed["detail"], "no such task");
+    let deleted = problem(app.delete(&bob.access_token, &path).await, 404).await;
+    assert_eq!(deleted["detail"], "no such task");
 
     let bobs_list: Value = app.get(&bob.access_token, "").await.json().await.unwrap();
     let titles: Vec<&str> = bobs_list["items"]

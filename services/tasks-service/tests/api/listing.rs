@@ -413,6 +413,7 @@ async fn bad_parameters_are_400_naming_them(backend: Backend) {
     let long = "x".repeat(201);
     let body = problem(app.get(token, &format!("?q={long}")).await, 400).await;
     assert_eq!(body["errors"][0]["field"], "q");
+    assert_eq!(body["detail"], "q must be at most 200 characters");
     let body = problem(app.get(token, "?colour=red").await, 400).await;
     assert!(
         body["detail"].as_str().unwrap().contains("colour"),

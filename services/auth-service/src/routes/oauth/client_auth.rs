@@ -216,24 +216,44 @@ mod tests {
 
     #[test]
     fn malformed_headers_are_refused() {
-        let cases: Vec<HeaderValue> = vec![
-            basic(b"no-colon-here"),
-            basic(b":secret"),
-            basic(b"id:"),
-            basic(b"\xff\xfe:secret"),
-            basic(b"%C3%28:secret"), // percent-encoded invalid UTF-8
-            basic(b"%zz:secret"),
-            basic(b"id%4:secret"),
-            basic(b"id%+1:secret"),
-            HeaderValue::from_static("Basic"),
-            HeaderValue::from_static("Basic !!!not-base64!!!"),
-            HeaderValue::from_static("Bearer abc.def.ghi"),
-            HeaderValue::from_static(""),
-            HeaderValue::from_bytes(b"Basic \xc3\xa9").unwrap(),
-            HeaderValue::from_str(&format!("Basic {}", "A".repeat(2000))).unwrap(),
+        let no_colon = "the Basic credentials have no colon";
+        let empty = "the client id or secret is empty";
+        let bad_id = "the client id is not form-urlencoded";
+        let no_credentials = "the Authorization header has no credentials";
+        let cases: Vec<(HeaderValue, &str)> = vec![
+            (basic(b"no-colon-here"), no_colon),
+            (basic(b":secret"), empty),
+            (basic(b"id:"), empty),
+            (
+                basic(b"\xff\xfe:secret"),
+                "the Basic credentials are not UTF-8",
+            ),
+            (basic(b"%C3%28:secret"), bad_id), // percent-encoded invalid UTF-8
+            (basic(b"%zz:secret"), bad_id),
+            (basic(b"id%4:secret"), bad_id),
+            (basic(b"id%+1:secret"), bad_id),
+            (basic(b"id:%zz"), "the client secret is not form-urlencoded"),
+            (HeaderValue::from_static("Basic"), no_credentials),
+            (
+                HeaderValue::from_static("Basic !!!not-base64!!!"),
+                "the Basic credentials are not base64",
+            ),
+            (
+                HeaderValue::from_static("Bearer abc.def.ghi"),
+                "the Authorization scheme is not Basic",
+            ),
+            (HeaderValue::from_static(""), no_credentials),
+            (
+                HeaderValue::from_bytes(b"Basic \xc3\xa9").unwrap(),
+                "the Authorization header is not visible ASCII",
+            ),
+            (
+                HeaderValue::from_str(&format!("Basic {}", "A".repeat(2000))).unwrap(),
+                "the Authorization header is too long",
+            ),
         ];
-        for case in cases {
-            assert!(parse_basic(&case).is_err(), "{case:?} was accepted");
+        for (case, reason) in cases {
+            assert_eq!(parse_basic(&case).err(), Some(reason), "{case:?}");
         }
     }
 
@@ -252,14 +272,41 @@ mod tests {
             None,
             Some(SecretString::from("b")),
         );
-        assert!(matches!(both, Err(OAuthError::InvalidRequest(_))));
+        assert!(
+            matches!(
+                both,
+                Err(OAuthError::InvalidRequest(
+                    "use one client authentication method, not both Basic and client_secret"
+                ))
+            ),
+            "{both:?}"
+        );
         let twice = presented(&headers(&[basic(b"a:b"), basic(b"a:b")]), None, None);
-        assert!(matches!(twice, Err(OAuthError::InvalidRequest(_))));
+        assert!(
+            matches!(
+                twice,
+                Err(OAuthError::InvalidRequest(
+                    "more than one Authorization header"
+                ))
+            ),
+            "{twice:?}"
+        );
         let mismatch = presented(&headers(&[basic(b"a:b")]), Some("other".into()), None);
-        assert!(matches!(mismatch, Err(OAuthError::InvalidRequest(_))));
+        assert!(
+            matches!(
+                mismatch,
+                Err(OAuthError::InvalidRequest(
+                    "client_id differs from the Authorization header's"
+                ))
+            ),
+            "{mismatch:?}"
+        );
         // The same id in the body as well is fine (some libraries send it).
         let same = presented(&headers(&[basic(b"a:b")]), Some("a".into()), None);
-        assert!(matches!(same, Ok(PresentedClient::Credentials(_))));
+        assert!(
+            matches!(&same, Ok(PresentedClient::Credentials(c)) if c.client_id == "a"),
+            "{same:?}"
+        );
     }
 
     #[test]
