@@ -1,6 +1,7 @@
 //! Checks a service's integration tests run against its OpenAPI document (feature
 //! `test-support`). Shared so both services' `tests/api/openapi.rs` hold their spec to the same
-//! rules without copying them; each test keeps only what is its own (the §4 route table, which
+//! rules without copying them; each test keeps only what is its own (its "HTTP contract" route
+//! table from docs/architecture.md, which
 //! routes need which credentials, which error body a path answers, its real sessions).
 //!
 //! The document is generated from the handlers, so comparing it with itself proves nothing.

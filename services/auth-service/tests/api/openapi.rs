@@ -1,8 +1,8 @@
-//! `GET /openapi.json` of the auth-service, held against ARCHITECTURE §4 (the table below), the
-//! running app and the house rules. The generic checks live in
+//! `GET /openapi.json` of the auth-service, held against docs/architecture.md, "HTTP contract"
+//! (the table below), the running app and the house rules. The generic checks live in
 //! `http_problem::openapi_conformance` (shared with the tasks-service's test; its module docs
-//! say what each guards against); this file has what is the auth-service's own: its routes, which
-//! credentials each takes, the RFC 6749 error JSON on `/oauth/*`, and a real session.
+//! say what each guards against); this file has what is the auth-service's own: its routes,
+//! which credentials each takes, the RFC 6749 error JSON on `/oauth/*`, and a real session.
 
 use http_problem::openapi_conformance::{
     PROBLEM_ERRORS, assert_answer_fits, assert_bearer_scheme, assert_errors_are,
@@ -26,8 +26,8 @@ enum Auth {
     OptionalClient,
 }
 
-/// ARCHITECTURE §4: the auth-service table plus the routes both services serve. The spec must
-/// list exactly these.
+/// docs/architecture.md, "HTTP contract": the auth-service table plus the routes both services
+/// serve. The spec must list exactly these.
 const CONTRACT: &[(&str, &str, Auth)] = &[
     ("POST", "/api/auth/sign-up", Auth::Public),
     ("POST", "/api/auth/sign-in", Auth::Public),

@@ -1,8 +1,8 @@
-//! `GET /openapi.json` of the tasks-service, held against ARCHITECTURE §4 (the table below), the
-//! running app and the house rules. The generic checks live in
-//! `http_problem::openapi_conformance` (shared with the auth-service's test); this file has what
-//! is the tasks-service's own: its routes, which need a token, and a real session with the task
-//! API, error answers included.
+//! `GET /openapi.json` of the tasks-service, held against docs/architecture.md, "HTTP contract"
+//! (the table below), the running app and the house rules. The generic checks live in
+//! `http_problem::openapi_conformance` (shared with the auth-service's test); this file has
+//! what is the tasks-service's own: its routes, which need a token, and a real session with the
+//! task API, error answers included.
 
 use http_problem::openapi_conformance::{
     PROBLEM_ERRORS, assert_answer_fits, assert_bearer_scheme, assert_errors_are,
@@ -25,8 +25,9 @@ enum Access {
     ServiceToken,
 }
 
-/// ARCHITECTURE §4: the tasks-service table plus the routes both services serve. The spec must
-/// list exactly these. `GET /metrics` is in §4 but not served yet; add it here with its handler.
+/// docs/architecture.md, "HTTP contract": the tasks-service table plus the routes both services
+/// serve. The spec must list exactly these. `GET /metrics` is in the contract but not served
+/// yet; add it here with its handler.
 const CONTRACT: &[(&str, &str, Access)] = &[
     ("GET", "/api/tasks", Access::UserToken),
     ("POST", "/api/tasks", Access::UserToken),
