@@ -1,8 +1,8 @@
 //! Checks a service's integration tests run against its OpenAPI document (feature
 //! `test-support`). Shared so both services' `tests/api/openapi.rs` hold their spec to the same
 //! rules without copying them; each test keeps only what is its own (its "HTTP contract" route
-//! table from docs/architecture.md, which
-//! routes need which credentials, which error body a path answers, its real sessions).
+//! table from docs/architecture.md, which routes need which credentials, which error body a
+//! path answers, its real sessions).
 //!
 //! The document is generated from the handlers, so comparing it with itself proves nothing.
 //! These hold it against things that are not the spec:
