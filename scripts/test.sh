@@ -69,7 +69,7 @@ cargo nextest run --workspace --no-fail-fast "${selection[@]}" \
   --status-level skip --final-status-level skip || status=$?
 
 # What ran, counted from nextest's JUnit report; what was skipped, from its test list.
-skipped=$(cargo nextest list --workspace -T oneline -E 'test(/::postgres$/)' 2>/dev/null | wc -l)
+skipped=$(cargo nextest list --workspace -T oneline -E 'test(/::postgres$/)' 2>/dev/null | wc -l || true)
 python3 - "$junit" "$skip_reason" "$skipped" "$ci" <<'PY' || status=1
 import sys
 import xml.etree.ElementTree as ET
@@ -92,6 +92,9 @@ print("==> Summary of what ran")
 for kind, label in [("sqlite", "SQLite suite"), ("postgres", "Postgres suite"), ("other", "Other tests")]:
     ran, passed = counts[kind]
     print(f"    {label + ':':<16} {ran} ran, {passed} passed")
+if postgres_total == 0:
+    print("    could not list the Postgres tests (cargo nextest list failed or found none)")
+    sys.exit(1)
 if skip_reason:
     print(f"    Postgres suite SKIPPED: {postgres_total} tests not run ({skip_reason}); named above as SKIP")
 elif counts["postgres"][0] != postgres_total:

@@ -34,9 +34,9 @@ def main() -> int:
             issuer=issuer,
             options={"require": ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]},
         )
-    except jwt.PyJWKClientError:
+    except jwt.PyJWKClientConnectionError:
         raise  # the keys could not be fetched: not a verdict on the token
-    except jwt.InvalidTokenError as refusal:
+    except (jwt.InvalidTokenError, jwt.PyJWKClientError) as refusal:
         print(f"{type(refusal).__name__}: {refusal}", file=sys.stderr)
         return REFUSED
     print(json.dumps(claims))

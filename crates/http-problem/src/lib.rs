@@ -14,6 +14,8 @@ pub mod openapi;
 pub mod openapi_conformance;
 mod problem;
 mod request_id;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use json_object::{Json, parse_object};
 pub use problem::{

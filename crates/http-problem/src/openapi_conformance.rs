@@ -271,12 +271,7 @@ async fn answer(
     require_schema: bool,
 ) -> (u16, Value) {
     let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let content_type = crate::testing::content_type(&response);
     let bytes = response.bytes().await.expect("a body");
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
 

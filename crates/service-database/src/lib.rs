@@ -1,7 +1,7 @@
 //! Both services open their database the same way (docs/architecture.md, "Databases"): a
 //! Postgres URL puts the service's tables in its own schema; no URL means the embedded default,
 //! one SQLite file per service. Each service then runs its own migrations. This crate is that
-//! one shared rule, with the `[database]` settings it reads.
+//! one shared rule.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -11,39 +11,19 @@ use anyhow::Context;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
 
-/// The `[database]` settings of either service.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct DatabaseSettings {
-    /// `postgres://…` or `sqlite://…`. Unset: `DATABASE_URL`, else the SQLite file
-    /// `<data_dir>/<service>.db`.
-    #[serde(serialize_with = "service_runtime::settings::redacted")]
-    pub url: Option<SecretString>,
-    /// The connection pool's size.
-    pub max_connections: u32,
-}
-
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        Self {
-            url: None,
-            max_connections: 10,
-        }
-    }
-}
-
-/// Opens `service`'s database as `settings` say (its schema `service` on Postgres, else its
-/// SQLite file under `data_dir`) and runs its pending migrations `M`.
+/// Opens `service`'s database (at `url`: its schema `service` on Postgres; no URL: its SQLite
+/// file under `data_dir`) with a pool of `max_connections`, and runs its pending migrations
+/// `M`.
 pub async fn open<M: MigratorTrait>(
-    settings: &DatabaseSettings,
+    url: Option<SecretString>,
+    max_connections: u32,
     service: &str,
     data_dir: &Path,
 ) -> anyhow::Result<DatabaseConnection> {
-    let target = DatabaseTarget::choose(settings.url.clone(), service, data_dir)?;
+    let target = DatabaseTarget::choose(url, service, data_dir)?;
     tracing::info!(database = %target.describe(), "opening the database");
-    let db = connect(&target, settings.max_connections).await?;
+    let db = connect(&target, max_connections).await?;
     migrate::<M>(&db).await?;
     Ok(db)
 }

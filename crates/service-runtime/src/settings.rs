@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::Context;
 use secrecy::SecretString;
-use serde::Serializer;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize, Serializer};
 
 /// Reads `config/<service>.toml` (optional) and the `<env_prefix>__…` variables over `T`'s
 /// defaults.
@@ -59,5 +59,26 @@ pub fn redacted<S: Serializer>(secret: &Option<SecretString>, out: S) -> Result<
     match secret {
         Some(_) => out.serialize_some("<redacted>"),
         None => out.serialize_none(),
+    }
+}
+
+/// The `[database]` settings of either service.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` or `sqlite://…`. Unset: `DATABASE_URL`, else the SQLite file
+    /// `<data_dir>/<service>.db`.
+    #[serde(serialize_with = "redacted")]
+    pub url: Option<SecretString>,
+    /// The connection pool's size.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+        }
     }
 }

@@ -8,8 +8,7 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use service_database::DatabaseSettings;
-use service_runtime::settings::{load_layered, redacted, secret_from_env};
+use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -325,6 +324,7 @@ impl Settings {
     /// An instance for integration tests (this crate's and the tasks-service's): a random
     /// port, its data under `data_dir`, its database at `database_url`, a fresh master key and
     /// a small pool.
+    #[doc(hidden)]
     pub fn for_tests(data_dir: &std::path::Path, database_url: SecretString) -> Self {
         use base64::Engine;
         let master: [u8; 32] = rand::random();

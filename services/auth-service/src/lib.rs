@@ -3,9 +3,11 @@
 //! "HTTP contract".
 //!
 //! Layers point one way: `routes` (HTTP) and `cli` (the command line) → the data modules
-//! (`accounts`, `sessions`, `tokens`, `oauth`, `account_deletion`) → `entities`. Nothing
-//! outside `routes` knows about HTTP; `startup` wires it all and `workers` run the background
-//! loops with exactly the dependencies they use.
+//! (`accounts`, `sessions`, `tokens`, `oauth`, `account_deletion`) → `entities` and
+//! `database`. Nothing outside `routes` handles requests or maps errors to statuses (a data
+//! type whose JSON is the API's, such as the revocation feed's page, may carry its OpenAPI
+//! schema); `startup` wires it all, and `workers` run the background loops with exactly the
+//! dependencies they use.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -14,6 +16,7 @@ pub mod accounts;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod database;
 pub mod domain;
 pub mod entities;
 pub mod oauth;

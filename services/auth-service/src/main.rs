@@ -8,14 +8,17 @@ use service_runtime::telemetry;
 
 use auth_service::cli::{self, Format};
 use auth_service::config::Settings;
-use auth_service::startup::{Application, open_database};
+use auth_service::database;
+use auth_service::startup::Application;
 
 #[derive(Parser)]
 #[command(
     name = "auth-service",
     about = "Taskgate auth-service: serves the auth API, or administers its keys, OAuth clients \
              and purge outbox. Settings come from config/auth-service.toml and AUTH__… \
-             variables. Logs go to stderr, only warnings unless RUST_LOG is set.",
+             variables. `serve` logs to stdout (RUST_LOG, default info); the other commands \
+             print only their results on stdout, and log to stderr, only warnings unless \
+             RUST_LOG is set.",
     after_help = "Examples:\n  auth-service serve\n  auth-service keys list --json"
 )]
 struct Cli {
@@ -156,7 +159,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
                 .await?
         }
         Command::Migrate => {
-            open_database(&settings).await?;
+            database::open(&settings).await?;
             println!("migrations are up to date");
         }
         Command::Keys { action } => match action {

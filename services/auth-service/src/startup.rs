@@ -7,7 +7,6 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use auth_core::{Verifier, VerifierConfig};
-use sea_orm::DatabaseConnection;
 use service_runtime::http_server::{self, HttpApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -51,7 +50,7 @@ impl Application {
 
         // The master key first: a production misconfiguration stops start-up before any I/O.
         let master = MasterKey::from_settings(&settings)?;
-        let db = open_database(&settings).await?;
+        let db = crate::database::open(&settings).await?;
         let keys = Arc::new(KeyStore::new(
             signing_keys::load_or_create(&db, &master).await?,
         ));
@@ -160,16 +159,6 @@ impl Application {
         drop(workers);
         served
     }
-}
-
-/// Opens the service's database (schema `auth`, or `<data_dir>/auth.db`) and migrates it.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    service_database::open::<auth_migration::Migrator>(
-        &settings.database,
-        "auth",
-        &settings.data_dir,
-    )
-    .await
 }
 
 /// Where account deletions go, when `AUTH__PURGE__TASKS_URL` is set (`validate` has checked

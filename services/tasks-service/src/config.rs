@@ -10,8 +10,7 @@ use std::time::Duration;
 use auth_core::{Algorithm, Claim, TrustedIssuer, UserIdSource, VerifierConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use service_database::DatabaseSettings;
-use service_runtime::settings::{load_layered, redacted, secret_from_env};
+use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
 
 /// Where the auth-service publishes its revocation feed, relative to its issuer URL.
 const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";

@@ -4,7 +4,8 @@ use clap::{Parser, Subcommand};
 use service_runtime::telemetry;
 
 use tasks_service::config::Settings;
-use tasks_service::startup::{Application, open_database};
+use tasks_service::database;
+use tasks_service::startup::Application;
 
 #[derive(Parser)]
 #[command(
@@ -56,7 +57,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             telemetry::init_for_cli();
-            open_database(&Settings::load()?).await?;
+            database::open(&Settings::load()?).await?;
             println!("migrations are up to date");
         }
     }

@@ -4,7 +4,6 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use auth_core::Verifier;
-use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use service_runtime::http_server::{self, HttpApi};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -30,7 +29,7 @@ impl Application {
         let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
 
-        let db = open_database(&settings).await?;
+        let db = crate::database::open(&settings).await?;
         let verifier = web::Data::new(connect_verifier(&settings).await?);
         let state = web::Data::new(AppState {
             db,
@@ -102,14 +101,4 @@ fn cursor_key(settings: &Settings) -> CursorKey {
             CursorKey::random()
         }
     }
-}
-
-/// Opens the service's database (schema `tasks`, or `<data_dir>/tasks.db`) and migrates it.
-pub async fn open_database(settings: &Settings) -> anyhow::Result<DatabaseConnection> {
-    service_database::open::<tasks_migration::Migrator>(
-        &settings.database,
-        "tasks",
-        &settings.data_dir,
-    )
-    .await
 }

@@ -26,12 +26,13 @@ use crate::entities::purge_outbox;
 use crate::oauth::clients;
 use crate::tokens::access_token::AccessTokenIssuer;
 use crate::tokens::key_store::KeyStore;
+
 /// Records delivered per round; the rest wait for the next round.
 const BATCH: usize = 20;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Where and as whom to deliver, and what it takes: the outbox's database, and the keys and
-/// issuer that mint the service token.
+/// The delivery worker's round: the outbox's database, the keys and issuer that mint its
+/// service token, and its target.
 pub struct PurgeDelivery {
     db: DatabaseConnection,
     keys: Arc<KeyStore>,

@@ -1,7 +1,8 @@
 //! The throttled password check, one for sign-in and for the re-check before a sensitive
 //! change (a stolen access token must not become an unlimited password oracle):
-//! admit → verify → record. The attempt is counted before any hash is computed, so parallel
-//! guesses cannot all pass the throttle; only a match clears the account's count.
+//! admit → verify → record. [`admit`] counts the attempt before anything else is done (no
+//! account lookup, no hash), so parallel guesses cannot all pass the throttle; only an
+//! [`Admitted`] attempt can be verified, and only a match clears the account's count.
 
 use std::time::Duration;
 
@@ -13,31 +14,47 @@ use super::sign_in_throttle::{SignInThrottle, ThrottleKeys};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordCheckError {
-    /// Too many failures: refused before any hashing.
+    /// Too many failures: refused before any lookup or hashing.
     #[error("too many failed attempts; retry in {} s", retry_after.as_secs())]
     Throttled { retry_after: Duration },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Whether `password` matches `stored_hash`. Without a stored hash (no such account) the same
-/// hashing work is done against a dummy and the answer is `false`, so the time taken reveals
-/// nothing.
-pub async fn check<C: ConnectionTrait>(
-    db: &C,
-    throttle: &SignInThrottle,
-    hasher: &PasswordHasher,
-    keys: &ThrottleKeys,
-    password: SecretString,
-    stored_hash: Option<String>,
-) -> Result<bool, PasswordCheckError> {
-    if let Err(retry_after) = throttle.admit(db, keys).await? {
+/// An attempt the throttle has counted and let through.
+pub struct Admitted<'a, C> {
+    db: &'a C,
+    throttle: &'a SignInThrottle,
+    keys: ThrottleKeys,
+}
+
+/// Counts an attempt on `keys`; `Throttled` if it is refused.
+pub async fn admit<'a, C: ConnectionTrait>(
+    db: &'a C,
+    throttle: &'a SignInThrottle,
+    keys: ThrottleKeys,
+) -> Result<Admitted<'a, C>, PasswordCheckError> {
+    if let Err(retry_after) = throttle.admit(db, &keys).await? {
         return Err(PasswordCheckError::Throttled { retry_after });
     }
-    let known = stored_hash.is_some();
-    let matches = hasher.verify(password, stored_hash).await? && known;
-    if matches {
-        throttle.record_success(db, keys).await?;
+    Ok(Admitted { db, throttle, keys })
+}
+
+impl<C: ConnectionTrait> Admitted<'_, C> {
+    /// Whether `password` matches `stored_hash`. Without a stored hash (no such account) the
+    /// same hashing work is done against a dummy and the answer is `false`, so the time taken
+    /// reveals nothing.
+    pub async fn verify(
+        self,
+        hasher: &PasswordHasher,
+        password: SecretString,
+        stored_hash: Option<String>,
+    ) -> Result<bool, PasswordCheckError> {
+        let known = stored_hash.is_some();
+        let matches = hasher.verify(password, stored_hash).await? && known;
+        if matches {
+            self.throttle.record_success(self.db, &self.keys).await?;
+        }
+        Ok(matches)
     }
-    Ok(matches)
 }

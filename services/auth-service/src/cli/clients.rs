@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use super::{Format, or_dash, print_json};
 use crate::config::Settings;
+use crate::database;
 use crate::domain::ScopeSet;
 use crate::oauth::clients;
-use crate::startup::open_database;
 
 /// A client as `clients list` shows it (never its secret's hash).
 #[derive(Serialize)]
@@ -31,7 +31,7 @@ pub async fn create(
 ) -> anyhow::Result<()> {
     // Parsed before the database opens: a typo fails fast.
     let scopes = ScopeSet::parse(scope)?;
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     let created = clients::create(&db, name, scopes, audience).await?;
     println!("client_id:     {}", created.client_id);
     println!("client_secret: {}", created.secret.expose_secret());
@@ -44,7 +44,7 @@ pub async fn create(
 }
 
 pub async fn list(settings: &Settings, format: Format) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     let rows: Vec<ClientRow> = clients::list(&db)
         .await?
         .into_iter()
@@ -79,7 +79,7 @@ pub async fn list(settings: &Settings, format: Format) -> anyhow::Result<()> {
 }
 
 pub async fn revoke(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     if !clients::revoke(&db, client_id).await? {
         anyhow::bail!("no active client {client_id}");
     }
@@ -88,7 +88,7 @@ pub async fn revoke(settings: &Settings, client_id: &str) -> anyhow::Result<()> 
 }
 
 pub async fn rotate_secret(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     let Some(secret) = clients::rotate_secret(&db, client_id).await? else {
         anyhow::bail!("no active client {client_id}");
     };
@@ -99,7 +99,7 @@ pub async fn rotate_secret(settings: &Settings, client_id: &str) -> anyhow::Resu
 }
 
 pub async fn delete(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     if !clients::delete(&db, client_id).await? {
         anyhow::bail!("no client {client_id}");
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Format, or_dash, print_json};
 use crate::config::Settings;
-use crate::startup::open_database;
+use crate::database;
 use crate::tokens::master_key::MasterKey;
 use crate::tokens::rotation::{self, RotateWhen, RotationOutcome};
 use crate::tokens::signing_keys;
@@ -26,7 +26,7 @@ struct KeyRow {
 /// `rotate` always has a `next` key to promote).
 async fn open(settings: &Settings) -> anyhow::Result<(DatabaseConnection, MasterKey)> {
     let master = MasterKey::from_settings(settings)?;
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     signing_keys::load_or_create(&db, &master).await?;
     Ok((db, master))
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Format, or_dash, print_json};
 use crate::account_deletion;
 use crate::config::Settings;
-use crate::startup::open_database;
+use crate::database;
 
 #[derive(Serialize)]
 struct OutboxRow {
@@ -23,7 +23,7 @@ struct OutboxRow {
 
 /// The newest `limit` records.
 pub async fn list(settings: &Settings, limit: u64, format: Format) -> anyhow::Result<()> {
-    let db = open_database(settings).await?;
+    let db = database::open(settings).await?;
     let rows: Vec<OutboxRow> = account_deletion::list_outbox(&db, limit)
         .await?
         .into_iter()

@@ -1,3 +1,5 @@
+//! Where a request comes from, as sessions record it.
+
 use actix_web::HttpRequest;
 use actix_web::http::header::USER_AGENT;
 

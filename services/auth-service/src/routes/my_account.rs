@@ -47,15 +47,15 @@ async fn recheck_password(
     password: SecretString,
     field: &'static str,
 ) -> Result<(), ApiError> {
-    let matches = password_check::check(
+    let attempt = password_check::admit(
         &state.db,
         &state.throttle,
-        &state.hasher,
-        &ThrottleKeys::new(&account.email, client_info(req).ip.as_deref()),
-        password,
-        Some(account.password_hash.clone()),
+        ThrottleKeys::new(&account.email, client_info(req).ip.as_deref()),
     )
     .await?;
+    let matches = attempt
+        .verify(&state.hasher, password, Some(account.password_hash.clone()))
+        .await?;
     if !matches {
         return Err(InvalidField::new(field, "the password is incorrect").into());
     }

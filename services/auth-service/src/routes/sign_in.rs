@@ -96,21 +96,22 @@ pub async fn sign_in(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let client = client_info(&req);
+    let attempt = password_check::admit(
+        &state.db,
+        &state.throttle,
+        ThrottleKeys::new(&body.email, client.ip.as_deref()),
+    )
+    .await?;
     // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
-    // the same hashing work (and the same throttling).
+    // the same hashing work.
     let user = match Email::parse(&body.email) {
         Ok(email) => accounts::find_by_email(&state.db, &email).await?,
         Err(_) => None,
     };
-    let matches = password_check::check(
-        &state.db,
-        &state.throttle,
-        &state.hasher,
-        &ThrottleKeys::new(&body.email, client.ip.as_deref()),
-        body.password,
-        user.as_ref().map(|user| user.password_hash.clone()),
-    )
-    .await?;
+    let stored_hash = user.as_ref().map(|user| user.password_hash.clone());
+    let matches = attempt
+        .verify(&state.hasher, body.password, stored_hash)
+        .await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::InvalidCredentials);
     };

@@ -54,8 +54,8 @@ impl From<sea_orm::DbErr> for RotateError {
     }
 }
 
-/// How a refresh is judged: a token used less than `reuse_grace` ago (by `clock`) is a
-/// double-submit, not a replay.
+/// How a refresh is judged: a token used less than `reuse_grace` ago is a double-submit, not a
+/// replay. "Ago" is by `clock`, which tests move forward to let the grace pass.
 pub struct ReusePolicy<'a> {
     pub reuse_grace: Duration,
     pub clock: &'a Clock,
@@ -75,7 +75,7 @@ pub async fn rotate<C: ConnectionTrait + TransactionTrait>(
         return Err(RotateRefused::Invalid.into());
     }
     let hash = hash_token(raw);
-    let now = policy.clock.now();
+    let now = crate::clock::now();
     let txn = db.begin().await.context("starting a transaction")?;
     let claimed = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))

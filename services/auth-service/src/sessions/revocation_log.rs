@@ -1,7 +1,6 @@
 //! The revocation log behind `GET /api/auth/revocations` (docs/architecture.md, "Revocation
-//! feed"): revoked session
-//! ids and per-user "not before" cut-offs, each kept until every access token it concerns has
-//! expired. Validators follow it (long-poll) and refuse those tokens in memory, so a sign-out
+//! feed"): revoked session ids and per-user "not before" cut-offs, each kept until every
+//! access token it concerns has expired. Validators follow it (long-poll) and refuse those tokens in memory, so a sign-out
 //! takes effect everywhere within about a second without a call per request.
 
 use std::sync::atomic::{AtomicUsize, Ordering};

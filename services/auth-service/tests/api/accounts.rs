@@ -2,7 +2,7 @@ use serde_json::{Value, json};
 use service_database::on_both_backends;
 use service_database::testing::Backend;
 
-use crate::helpers::{PASSWORD, TestApp, problem};
+use crate::helpers::{PASSWORD, TestApp, problem, problem_of};
 
 on_both_backends!(
     sign_up_sign_in_and_me,
@@ -10,17 +10,6 @@ on_both_backends!(
     sign_in_failures_are_indistinguishable,
     refresh_tokens_rotate_and_are_single_use,
 );
-
-/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
-async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> Value {
-    let body = problem(response, status).await;
-    assert_eq!(
-        body["type"],
-        format!("urn:taskgate:problem:{kind}"),
-        "{body}"
-    );
-    body
-}
 
 async fn sign_up_sign_in_and_me(backend: Backend) {
     let app = TestApp::spawn(backend).await;

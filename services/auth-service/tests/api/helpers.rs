@@ -1,6 +1,7 @@
 use auth_service::clock::Clock;
 use auth_service::config::Settings;
 use auth_service::startup::Application;
+pub use http_problem::testing::{problem, problem_of};
 use serde_json::{Value, json};
 use service_database::testing::{Backend, TestDatabase};
 
@@ -65,9 +66,7 @@ impl TestApp {
         sea_orm::DatabaseConnection,
         auth_service::tokens::master_key::MasterKey,
     ) {
-        let db = auth_service::startup::open_database(&self.settings)
-            .await
-            .unwrap();
+        let db = auth_service::database::open(&self.settings).await.unwrap();
         let master =
             auth_service::tokens::master_key::MasterKey::from_settings(&self.settings).unwrap();
         (db, master)
@@ -123,23 +122,4 @@ impl TestApp {
         )
         .await
     }
-}
-
-/// Asserts a problem+json body and returns it.
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert_eq!(content_type, "application/problem+json");
-    let body: Value = response.json().await.expect("json body");
-    assert_eq!(body["status"], status);
-    assert!(
-        body["request_id"].is_string(),
-        "problem carries the request id: {body}"
-    );
-    body
 }

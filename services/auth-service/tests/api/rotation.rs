@@ -17,8 +17,8 @@ use crate::helpers::{PASSWORD, TestApp};
 on_both_backends!(
     rotation_publishes_before_signing_and_keeps_old_tokens_valid,
     an_operators_rotation_waits_until_the_next_key_is_ten_minutes_old,
-    two_replicas_released_together_from_the_lock_rotate_once,
-    two_cron_jobs_released_together_from_the_lock_rotate_once,
+    two_replicas_started_while_the_lock_is_held_rotate_once,
+    two_cron_jobs_started_while_the_lock_is_held_rotate_once,
 );
 
 async fn jwks_kids(client: &reqwest::Client, base: &str) -> Vec<String> {
@@ -222,9 +222,12 @@ async fn wait_for_lock_waiters(db: &DatabaseConnection, waiters: i64) {
     .await;
 }
 
-/// Two replicas' schedules fire while a rotation holds the lock: both wait on it, then both
-/// go at once. The lock makes one rotate and the other find it no longer due.
-async fn two_replicas_released_together_from_the_lock_rotate_once(backend: Backend) {
+/// Two replicas' schedules fire while the test holds the rotation lock (as a rotation in
+/// progress would), so both wait on it and go at once when it is let go. The lock makes one
+/// rotate and the other find it no longer due. On Postgres the test sees both waiting before
+/// it lets go; on SQLite it gives them a second to reach the lock. Without the lock, both
+/// rotate (the test was run so once, and failed).
+async fn two_replicas_started_while_the_lock_is_held_rotate_once(backend: Backend) {
     let app = TestApp::spawn_with(backend, |s| s.keys.reload_interval_secs = 1).await;
     let replica = app.replica().await;
     let (db, master) = app.key_admin().await;
@@ -276,8 +279,9 @@ async fn two_replicas_released_together_from_the_lock_rotate_once(backend: Backe
 }
 
 /// Two `auth-service keys rotate --if-due` processes (two machines' cron jobs) on one
-/// database, both started while the lock is held and released together: one rotates.
-async fn two_cron_jobs_released_together_from_the_lock_rotate_once(backend: Backend) {
+/// database, both started while the test holds the rotation lock and let go together: one
+/// rotates.
+async fn two_cron_jobs_started_while_the_lock_is_held_rotate_once(backend: Backend) {
     use secrecy::ExposeSecret;
     // The app's own housekeeping stays out of the way (its first run is 120 s off).
     let app = TestApp::spawn_with(backend, |s| s.keys.reload_interval_secs = 120).await;

@@ -6,7 +6,7 @@ use service_database::on_both_backends;
 use service_database::testing::Backend;
 use service_runtime::testing::eventually;
 
-use crate::helpers::{PASSWORD, TestApp, problem};
+use crate::helpers::{PASSWORD, TestApp, problem, problem_of};
 
 on_both_backends!(
     sign_out_ends_the_session,
@@ -35,17 +35,6 @@ async fn refresh(app: &TestApp, refresh_token: &str) -> reqwest::Response {
         &json!({ "refresh_token": refresh_token }),
     )
     .await
-}
-
-/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
-async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> Value {
-    let body = problem(response, status).await;
-    assert_eq!(
-        body["type"],
-        format!("urn:taskgate:problem:{kind}"),
-        "{body}"
-    );
-    body
 }
 
 fn field<'a>(body: &'a Value, name: &str) -> &'a str {

@@ -1,7 +1,7 @@
 use service_database::on_both_backends;
 use service_database::testing::Backend;
 
-use crate::helpers::{PASSWORD, TestApp, problem};
+use crate::helpers::{PASSWORD, TestApp, problem, problem_of};
 
 on_both_backends!(
     failed_sign_ins_are_throttled_per_account,
@@ -9,17 +9,6 @@ on_both_backends!(
     parallel_guesses_cannot_outrun_the_throttle,
     password_change_guesses_are_throttled,
 );
-
-/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
-async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
-    let body = problem(response, status).await;
-    assert_eq!(
-        body["type"],
-        format!("urn:taskgate:problem:{kind}"),
-        "{body}"
-    );
-    body
-}
 
 /// A sign-in refused for its credentials (not throttled, nor anything else).
 async fn refused(response: reqwest::Response) {

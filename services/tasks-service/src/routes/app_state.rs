@@ -1,3 +1,5 @@
+//! The state every handler shares.
+
 use sea_orm::DatabaseConnection;
 
 use crate::cursor::CursorKey;

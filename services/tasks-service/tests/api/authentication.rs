@@ -2,23 +2,12 @@ use serde_json::json;
 use service_database::on_both_backends;
 use service_database::testing::Backend;
 
-use crate::helpers::{TestApp, problem};
+use crate::helpers::{TestApp, problem_of};
 
 on_both_backends!(
     missing_bad_and_expired_tokens_are_401,
     tokens_must_match_issuer_audience_and_scope
 );
-
-/// [`problem`], also checking its `type` (`urn:taskgate:problem:<kind>`).
-async fn problem_of(response: reqwest::Response, status: u16, kind: &str) -> serde_json::Value {
-    let body = problem(response, status).await;
-    assert_eq!(
-        body["type"],
-        format!("urn:taskgate:problem:{kind}"),
-        "{body}"
-    );
-    body
-}
 
 /// A 401 `invalid-token` whose detail is `detail` (the `auth_core::TokenError` message).
 async fn invalid_token(response: reqwest::Response, detail: &str) {

@@ -1,5 +1,6 @@
 use auth_core::{AccessClaims, unverified};
 use auth_service::tokens::rotation::{self, RotateWhen, RotationOutcome};
+pub use http_problem::testing::{problem, problem_of};
 use serde_json::{Value, json};
 use service_database::testing::{Backend, TestDatabase};
 use service_runtime::testing::eventually;
@@ -144,9 +145,7 @@ impl TestApp {
                 .local_addr()
                 .unwrap()
                 .port();
-            let admin = auth_service::startup::open_database(&auth_settings)
-                .await
-                .unwrap();
+            let admin = auth_service::database::open(&auth_settings).await.unwrap();
             let scopes = auth_service::domain::ScopeSet::parse("tasks:purge").unwrap();
             let client =
                 auth_service::oauth::clients::create(&admin, "account purger", scopes, None)
@@ -296,7 +295,7 @@ impl TestApp {
 
     /// `auth-service keys rotate`, as the CLI does it; the new current `kid`.
     pub async fn rotate_keys(&self) -> String {
-        let db = auth_service::startup::open_database(&self.auth_settings)
+        let db = auth_service::database::open(&self.auth_settings)
             .await
             .unwrap();
         let master =
@@ -317,7 +316,7 @@ impl TestApp {
     /// does, then `POST /oauth/token` with HTTP Basic client authentication.
     /// `audience`: the client's token audience (default: the tasks-service's).
     pub async fn service_token(&self, scopes: &str, audience: Option<&str>) -> String {
-        let db = auth_service::startup::open_database(&self.auth_settings)
+        let db = auth_service::database::open(&self.auth_settings)
             .await
             .unwrap();
         let scope_set = auth_service::domain::ScopeSet::parse(scopes).unwrap();
@@ -341,14 +340,14 @@ impl TestApp {
 
     /// A connection to the auth-service's database, as its CLI opens it.
     pub async fn auth_db(&self) -> sea_orm::DatabaseConnection {
-        auth_service::startup::open_database(&self.auth_settings)
+        auth_service::database::open(&self.auth_settings)
             .await
             .unwrap()
     }
 
     /// A connection to the tasks-service's own database, as the service opens it.
     pub async fn tasks_db(&self) -> sea_orm::DatabaseConnection {
-        tasks_service::startup::open_database(&self.tasks_settings)
+        tasks_service::database::open(&self.tasks_settings)
             .await
             .unwrap()
     }
@@ -410,7 +409,7 @@ impl TestApp {
     /// Signs `claims` with the auth-service's real current key, read from its database the
     /// way the service reads it: for tokens the API would never issue (e.g. already expired).
     pub async fn mint(&self, claims: &AccessClaims) -> String {
-        let db = auth_service::startup::open_database(&self.auth_settings)
+        let db = auth_service::database::open(&self.auth_settings)
             .await
             .unwrap();
         let master =
@@ -442,18 +441,6 @@ impl TestApp {
             client_id: Some("taskgate".into()),
         }
     }
-}
-
-/// Asserts a problem+json body with `status` and returns it.
-pub async fn problem(response: reqwest::Response, status: u16) -> Value {
-    assert_eq!(response.status().as_u16(), status);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    body
 }
 
 /// A claim of a token, read without verification (tests only).
