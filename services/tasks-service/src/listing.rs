@@ -80,6 +80,18 @@ pub struct Sort {
 }
 
 impl Sort {
+    /// Every sort the API accepts, as a client writes it (`-` for descending).
+    pub const NAMES: [&str; 8] = [
+        "created_at",
+        "-created_at",
+        "due_at",
+        "-due_at",
+        "priority",
+        "-priority",
+        "title",
+        "-title",
+    ];
+
     /// Newest first.
     pub const DEFAULT: Self = Self {
         field: SortField::CreatedAt,
@@ -342,16 +354,7 @@ mod tests {
 
     #[test]
     fn sorts_round_trip() {
-        for raw in [
-            "created_at",
-            "-created_at",
-            "due_at",
-            "-due_at",
-            "priority",
-            "-priority",
-            "title",
-            "-title",
-        ] {
+        for raw in Sort::NAMES {
             assert_eq!(Sort::parse(raw).unwrap().as_string(), raw);
         }
     }

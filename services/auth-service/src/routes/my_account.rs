@@ -2,6 +2,7 @@
 //! last two check the password again, throttled like sign-in.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use http_problem::openapi as problems;
 use http_problem::{InvalidField, Json};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -36,6 +37,22 @@ pub async fn me(
         .await?
         .ok_or(ApiError::AccountGone)?;
     Ok(HttpResponse::Ok().json(UserView::from(&account)))
+}
+
+/// The errors of a change that checks the password again (documentation only).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum PasswordRecheckErrors {
+    #[response(status = 400)]
+    BadRequest(#[ref_response] problems::BadRequest),
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] problems::Unauthorized),
+    #[response(status = 422)]
+    Unprocessable(#[ref_response] problems::UnprocessableEntity),
+    #[response(status = 429)]
+    Throttled(#[ref_response] problems::TooManyRequests),
+    #[response(status = 500)]
+    Internal(#[ref_response] problems::InternalError),
 }
 
 /// Checks a signed-in user's password again before a sensitive change, throttled like
@@ -81,11 +98,7 @@ pub struct ChangePassword {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Changed; the other sessions are revoked"),
-        (status = 400, response = http_problem::openapi::BadRequest),
-        (status = 401, response = http_problem::openapi::Unauthorized),
-        (status = 422, response = http_problem::openapi::UnprocessableEntity),
-        (status = 429, response = http_problem::openapi::TooManyRequests),
-        (status = 500, response = http_problem::openapi::InternalError),
+        PasswordRecheckErrors,
     ),
 )]
 #[post("/password")]
@@ -140,11 +153,7 @@ pub struct DeleteAccount {
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted; the refresh cookie is cleared"),
-        (status = 400, response = http_problem::openapi::BadRequest),
-        (status = 401, response = http_problem::openapi::Unauthorized),
-        (status = 422, response = http_problem::openapi::UnprocessableEntity),
-        (status = 429, response = http_problem::openapi::TooManyRequests),
-        (status = 500, response = http_problem::openapi::InternalError),
+        PasswordRecheckErrors,
     ),
 )]
 #[delete("/account")]

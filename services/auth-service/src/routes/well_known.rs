@@ -87,31 +87,25 @@ pub struct DiscoveryDocument {
     access_token_signing_alg_values_supported: Vec<Algorithm>,
 }
 
-/// Discovery (OpenID Connect Discovery 1.0).
-#[utoipa::path(
-    tag = TAG_KEYS,
-    responses((
-        status = 200,
-        description = "The discovery document",
-        body = DiscoveryDocument,
-        headers(("Cache-Control" = String, description = "`public, max-age=300`")),
-    )),
+/// The answer at both discovery paths (documentation only).
+#[derive(utoipa::IntoResponses)]
+#[response(
+    status = 200,
+    description = "The discovery document",
+    headers(("Cache-Control" = String, description = "`public, max-age=300`")),
 )]
+#[allow(dead_code)]
+struct DiscoveryAnswer(#[to_schema] DiscoveryDocument);
+
+/// Discovery (OpenID Connect Discovery 1.0).
+#[utoipa::path(tag = TAG_KEYS, responses(DiscoveryAnswer))]
 #[get("/.well-known/openid-configuration")]
 pub async fn openid_configuration(state: web::Data<AppState>) -> HttpResponse {
     discovery(&state)
 }
 
 /// Discovery (RFC 8414): the same document as `/.well-known/openid-configuration`.
-#[utoipa::path(
-    tag = TAG_KEYS,
-    responses((
-        status = 200,
-        description = "The discovery document",
-        body = DiscoveryDocument,
-        headers(("Cache-Control" = String, description = "`public, max-age=300`")),
-    )),
-)]
+#[utoipa::path(tag = TAG_KEYS, responses(DiscoveryAnswer))]
 #[get("/.well-known/oauth-authorization-server")]
 pub async fn oauth_authorization_server(state: web::Data<AppState>) -> HttpResponse {
     discovery(&state)

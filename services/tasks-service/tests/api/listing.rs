@@ -10,6 +10,8 @@ use serde_json::{Value, json};
 use service_database::on_both_backends;
 use service_database::testing::Backend;
 
+use tasks_service::listing::Sort;
+
 use crate::helpers::{TestApp, problem};
 
 on_both_backends!(
@@ -232,16 +234,7 @@ async fn every_sort_pages_through_every_task_once(backend: Backend) {
         .cloned()
         .collect();
 
-    for sort in [
-        "created_at",
-        "-created_at",
-        "due_at",
-        "-due_at",
-        "priority",
-        "-priority",
-        "title",
-        "-title",
-    ] {
+    for sort in Sort::NAMES {
         let expected = ids(&expected_order(&tasks, sort));
         for limit in [1, 2, 5, 12, 100] {
             let got = ids(&walk(&app, token, &format!("sort={sort}&limit={limit}")).await);

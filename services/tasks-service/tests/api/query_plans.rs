@@ -80,16 +80,7 @@ fn list_shapes() -> Vec<(String, ListQuery)> {
         ),
     ];
     let mut shapes = Vec::new();
-    for sort in [
-        "-created_at",
-        "created_at",
-        "due_at",
-        "-due_at",
-        "priority",
-        "-priority",
-        "title",
-        "-title",
-    ] {
+    for sort in Sort::NAMES {
         let sort = Sort::parse(sort).unwrap();
         let key = match sort.as_string().trim_start_matches('-') {
             "created_at" | "due_at" => SortKey::Time(at),
