@@ -301,32 +301,48 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
     );
 }
 
-async fn with_no_grace_a_reused_refresh_token_revokes_its_family(backend: Backend) {
-    // No grace period, so the replay right below counts as one.
-    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_reuse_grace_secs = 0).await;
-    let first: Value = app.sign_up("reuse@example.org").await.json().await.unwrap();
-    let stolen = field(&first, "refresh_token");
-    let second: Value = refresh(&app, stolen).await.json().await.unwrap();
+/// The token response of a sign-up, and of the refresh that used its refresh token.
+async fn signed_up_and_refreshed(app: &TestApp, email: &str) -> (Value, Value) {
+    let first: Value = app.sign_up(email).await.json().await.unwrap();
+    let second: Value = refresh(app, field(&first, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    (first, second)
+}
 
-    // The thief (or the victim) presents the used token: the whole family dies.
-    problem_of(refresh(&app, stolen).await, 401, "invalid-refresh-token").await;
+/// A reuse ended the session begun by `first`: the successor `second` refresh token and its
+/// access token die with it, and the feed names the session.
+async fn assert_session_ended(app: &TestApp, first: &Value, second: &Value) {
     problem_of(
-        refresh(&app, field(&second, "refresh_token")).await,
+        refresh(app, field(second, "refresh_token")).await,
         401,
         "invalid-refresh-token",
     )
     .await;
     problem_of(
-        app.get_authed("/api/auth/me", field(&second, "access_token"))
+        app.get_authed("/api/auth/me", field(second, "access_token"))
             .await,
         401,
         "session-revoked",
     )
     .await;
     assert!(feed_has_session(
-        &feed(&app, "").await,
-        &sid_of(field(&first, "access_token"))
+        &feed(app, "").await,
+        &sid_of(field(first, "access_token"))
     ));
+}
+
+async fn with_no_grace_a_reused_refresh_token_revokes_its_family(backend: Backend) {
+    // No grace period, so the replay right below counts as one.
+    let app = TestApp::spawn_with(backend, |s| s.tokens.refresh_reuse_grace_secs = 0).await;
+    let (first, second) = signed_up_and_refreshed(&app, "reuse@example.org").await;
+    let stolen = field(&first, "refresh_token");
+
+    // The thief (or the victim) presents the used token: the whole family dies.
+    problem_of(refresh(&app, stolen).await, 401, "invalid-refresh-token").await;
+    assert_session_ended(&app, &first, &second).await;
 }
 
 /// At the default grace (2 s): a used refresh token presented once the grace has passed is a
@@ -334,39 +350,20 @@ async fn with_no_grace_a_reused_refresh_token_revokes_its_family(backend: Backen
 async fn reuse_after_the_default_grace_revokes_the_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     assert_eq!(app.settings.tokens.refresh_reuse_grace_secs, 2);
-    let first: Value = app.sign_up("late@example.org").await.json().await.unwrap();
+    let (first, second) = signed_up_and_refreshed(&app, "late@example.org").await;
     let used = field(&first, "refresh_token");
-    let second: Value = refresh(&app, used).await.json().await.unwrap();
 
     app.clock.advance(chrono::Duration::seconds(3));
     problem_of(refresh(&app, used).await, 401, "invalid-refresh-token").await;
-    // The successor dies with the session, and so does the access token.
-    problem_of(
-        refresh(&app, field(&second, "refresh_token")).await,
-        401,
-        "invalid-refresh-token",
-    )
-    .await;
-    problem_of(
-        app.get_authed("/api/auth/me", field(&second, "access_token"))
-            .await,
-        401,
-        "session-revoked",
-    )
-    .await;
-    assert!(feed_has_session(
-        &feed(&app, "").await,
-        &sid_of(field(&first, "access_token"))
-    ));
+    assert_session_ended(&app, &first, &second).await;
 }
 
 /// At the default grace: the same token presented again at once (two tabs refreshing
 /// together) is refused, but the session and the winner's successor live on.
 async fn reuse_within_the_default_grace_keeps_the_session(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let first: Value = app.sign_up("tabs@example.org").await.json().await.unwrap();
+    let (first, second) = signed_up_and_refreshed(&app, "tabs@example.org").await;
     let used = field(&first, "refresh_token");
-    let second: Value = refresh(&app, used).await.json().await.unwrap();
 
     app.clock.advance(chrono::Duration::seconds(1));
     problem_of(refresh(&app, used).await, 401, "invalid-refresh-token").await;
