@@ -25,6 +25,19 @@ async fn tasks_of(app: &TestApp, user_id: &str) -> u64 {
     count
 }
 
+/// Waits until the auth-service's outbox holds nothing undelivered.
+async fn all_delivered_within(auth_db: &sea_orm::DatabaseConnection, limit: Duration) {
+    let undelivered = async || {
+        auth_service::account_deletion::undelivered(auth_db)
+            .await
+            .unwrap()
+    };
+    eventually(limit, "every purge delivered", async || {
+        undelivered().await == 0
+    })
+    .await;
+}
+
 /// One value of the auth-service's `/metrics`.
 async fn metric(app: &TestApp, name: &str) -> f64 {
     let text = app
@@ -92,17 +105,7 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
 
     // The outbox says delivered; the account cannot sign in any more.
     let auth_db = app.auth_db().await;
-    eventually(
-        Duration::from_secs(5),
-        "the outbox record delivered",
-        async || {
-            auth_service::account_deletion::undelivered(&auth_db)
-                .await
-                .unwrap()
-                == 0
-        },
-    )
-    .await;
+    all_delivered_within(&auth_db, Duration::from_secs(5)).await;
     let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
         .await
         .unwrap();
@@ -232,17 +235,7 @@ async fn two_auth_replicas_deliver_each_purge_once(backend: Backend) {
     }
 
     let auth_db = app.auth_db().await;
-    eventually(
-        Duration::from_secs(20),
-        "every purge delivered",
-        async || {
-            auth_service::account_deletion::undelivered(&auth_db)
-                .await
-                .unwrap()
-                == 0
-        },
-    )
-    .await;
+    all_delivered_within(&auth_db, Duration::from_secs(20)).await;
     // Later rounds of either replica must not deliver anything again. Absence takes time to
     // show: ten of the workers' 50 ms rounds pass.
     tokio::time::sleep(Duration::from_millis(500)).await;
