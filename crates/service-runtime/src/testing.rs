@@ -1,5 +1,6 @@
 //! Test support for the services' integration tests (feature `test-support`):
 //! - [`eventually`]: wait for a condition, with a deadline, instead of sleeping a fixed time;
+//! - [`gauge`]: one value of a service's `/metrics`;
 //! - [`assert_example_matches_defaults`]: the check behind each service's test of
 //!   `config/<service>.example.toml`, which names every setting with its built-in default, so
 //!   it cannot drift from the code.
@@ -29,6 +30,22 @@ pub async fn eventually(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     started.elapsed()
+}
+
+/// The value of the Prometheus gauge `name` that `GET {base_url}/metrics` serves now.
+pub async fn gauge(base_url: &str, name: &str) -> f64 {
+    let text = reqwest::get(format!("{base_url}/metrics"))
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .unwrap_or_else(|e| panic!("GET {base_url}/metrics: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("reading {base_url}/metrics: {e}"));
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{name} is not in {base_url}/metrics:\n{text}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{name} is not a number: {e}"))
 }
 
 /// Panics, naming what differs, unless the example at `path`:

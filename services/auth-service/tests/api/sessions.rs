@@ -4,7 +4,7 @@ use auth_core::unverified::claims;
 use serde_json::{Value, json};
 use service_database::on_both_backends;
 use service_database::testing::Backend;
-use service_runtime::testing::eventually;
+use service_runtime::testing::{eventually, gauge};
 
 use crate::helpers::{PASSWORD, TestApp, problem, problem_of};
 
@@ -55,25 +55,6 @@ async fn feed(app: &TestApp, query: &str) -> Value {
 /// The session id (`sid`) a user token carries.
 fn sid_of(access_token: &str) -> String {
     claims(access_token)["sid"].as_str().unwrap().to_owned()
-}
-
-/// `taskgate_revocation_feed_waiting_polls` from `/metrics`.
-async fn waiting_polls(app: &TestApp) -> u64 {
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix("taskgate_revocation_feed_waiting_polls "))
-        .unwrap_or_else(|| panic!("no waiting-polls gauge in {metrics}"))
-        .parse()
-        .unwrap()
 }
 
 fn feed_has_session(page: &Value, sid: &str) -> bool {
@@ -469,7 +450,7 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
     eventually(
         Duration::from_secs(10),
         "the long-poll waiting",
-        async || waiting_polls(&app).await == 1,
+        async || gauge(&app.address, "taskgate_revocation_feed_waiting_polls").await == 1.0,
     )
     .await;
     assert_eq!(

@@ -7,7 +7,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 use service_database::testing::Backend;
 use service_database::{on_both_backends, on_postgres_only};
-use service_runtime::testing::eventually;
+use service_runtime::testing::{eventually, gauge};
 use tasks_service::entities::tasks;
 
 use crate::helpers::{PASSWORD, TestApp, problem};
@@ -36,24 +36,6 @@ async fn all_delivered_within(auth_db: &sea_orm::DatabaseConnection, limit: Dura
         undelivered().await == 0
     })
     .await;
-}
-
-/// One value of the auth-service's `/metrics`.
-async fn metric(app: &TestApp, name: &str) -> f64 {
-    let text = app
-        .client
-        .get(format!("{}/metrics", app.auth_address))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|line| line.strip_prefix(&format!("{name} ")))
-        .unwrap_or_else(|| panic!("{name} not in {text}"))
-        .parse()
-        .unwrap()
 }
 
 async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backend: Backend) {
@@ -174,8 +156,11 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
     assert!(failing.delivered_at.is_none());
     assert!(failing.last_error.is_some());
     // Operators see it in the metrics too.
-    assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 1.0);
-    assert!(metric(&app, "taskgate_purge_outbox_failed_attempts").await >= 2.0);
+    assert_eq!(
+        gauge(&app.auth_address, "taskgate_purge_outbox_undelivered").await,
+        1.0
+    );
+    assert!(gauge(&app.auth_address, "taskgate_purge_outbox_failed_attempts").await >= 2.0);
 
     app.restart_auth_service().await;
     app.start_tasks_service().await;
@@ -194,10 +179,20 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
     let later = outbox().await;
     assert_eq!(later.attempts, delivered.attempts);
     assert_eq!(later.delivered_at, delivered.delivered_at);
-    assert_eq!(metric(&app, "taskgate_purge_outbox_undelivered").await, 0.0);
-    assert_eq!(metric(&app, "taskgate_purge_outbox_delivered").await, 1.0);
     assert_eq!(
-        metric(&app, "taskgate_purge_outbox_oldest_undelivered_seconds").await,
+        gauge(&app.auth_address, "taskgate_purge_outbox_undelivered").await,
+        0.0
+    );
+    assert_eq!(
+        gauge(&app.auth_address, "taskgate_purge_outbox_delivered").await,
+        1.0
+    );
+    assert_eq!(
+        gauge(
+            &app.auth_address,
+            "taskgate_purge_outbox_oldest_undelivered_seconds"
+        )
+        .await,
         0.0
     );
     let _ = auth_db.close().await;
