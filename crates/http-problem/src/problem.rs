@@ -184,6 +184,18 @@ impl Problem {
             .with_detail(detail)
     }
 
+    /// 503: a dependency (the database) cannot be reached right now; the client may try
+    /// again after `retry_after_secs`, which `Retry-After` says.
+    pub fn unavailable(detail: impl Into<String>, retry_after_secs: u32) -> Self {
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service-unavailable",
+            "Service unavailable",
+        )
+        .with_detail(detail)
+        .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))
+    }
+
     /// 404: the resource does not exist, or is not the caller's (the two look the same).
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
@@ -193,7 +205,8 @@ impl Problem {
 /// Implements actix-web's `ResponseError` for a service's client-facing error type `$error`,
 /// which has `fn problem(&self) -> Problem` and an `Unexpected(anyhow::Error)` variant: the
 /// response is the problem, and an unexpected cause is logged (never shown: its problem is
-/// [`Problem::internal`]). Both services render their errors through this one impl.
+/// [`Problem::internal`], or a 503 when it is an outage the client can wait out, logged as a
+/// warning). Both services render their errors through this one impl.
 #[macro_export]
 macro_rules! impl_response_error {
     ($error:ty) => {
@@ -203,10 +216,15 @@ macro_rules! impl_response_error {
             }
 
             fn error_response(&self) -> ::actix_web::HttpResponse {
+                let problem = self.problem();
                 if let Self::Unexpected(cause) = self {
-                    ::tracing::error!(error = ?cause, "request failed");
+                    if problem.status_code() == ::actix_web::http::StatusCode::SERVICE_UNAVAILABLE {
+                        ::tracing::warn!(error = %cause, "request refused: a dependency is unavailable");
+                    } else {
+                        ::tracing::error!(error = ?cause, "request failed");
+                    }
                 }
-                self.problem().to_response()
+                problem.to_response()
             }
         }
     };

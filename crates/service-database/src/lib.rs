@@ -12,6 +12,15 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 use sea_orm_migration::MigratorTrait;
 use secrecy::{ExposeSecret, SecretString};
 
+mod availability;
+
+pub use availability::is_unavailable;
+
+/// How long a request waits for a pooled connection (or for a new one to open) before it is
+/// answered 503: an unreachable database must not hold requests (docs/operations.md,
+/// "Outages").
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// Opens `service`'s database (at `url`: its schema `service` on Postgres; no URL: its SQLite
 /// file under `data_dir`) with a pool of `max_connections`, and runs its pending migrations
 /// `M`.
@@ -109,8 +118,8 @@ pub async fn connect(
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .sqlx_logging(false);
     if let Some(schema) = schema {
         // Every pooled connection resolves unqualified table names in the service's schema
@@ -157,3 +166,5 @@ pub fn is_postgres(db: &DatabaseConnection) -> bool {
 
 #[cfg(feature = "test-support")]
 pub mod testing;
+#[cfg(feature = "test-support")]
+mod throwaway_cluster;

@@ -9,6 +9,8 @@
 
 use std::path::PathBuf;
 
+pub use crate::throwaway_cluster::ThrowawayCluster;
+
 use sea_orm::{ConnectionTrait, Database};
 use secrecy::SecretString;
 use uuid::Uuid;

@@ -2,8 +2,10 @@
 //! endpoint around each service's own routes.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use http_problem::{json_error_handler, query_error_handler};
@@ -12,15 +14,24 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::request_limits::{self, RequestLimits};
+
+/// A client must send its whole request head within this time (slow-loris defence).
+pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// An idle keep-alive connection is closed after this time.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// After the response, a client has this long to close its side before the server drops it.
+pub const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// What a service puts into the server: its routes (which also register its shared state with
-/// `cfg.app_data`), the OpenAPI document they are added to, and its JSON body limit.
+/// `cfg.app_data`), the OpenAPI document they are added to, and its body limit.
 pub struct HttpApi<F> {
     /// Title, tags and shared components; each route adds its own path.
     pub openapi: OpenApi,
     /// Registers the routes (`cfg.service(handler)`) and the state they use.
     pub routes: F,
-    /// Larger JSON bodies are refused with 413.
-    pub json_limit_bytes: usize,
+    /// Larger bodies are refused with 413, on every route, with or without `Content-Length`.
+    pub body_limit_bytes: usize,
 }
 
 /// Binds `host:port` (port 0: any free port), saying which in the error.
@@ -29,21 +40,28 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 }
 
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
-/// request is traced; malformed JSON or query strings and unknown routes are problem+json;
-/// the finished document is served at `GET /openapi.json`.
+/// request is traced and held to the [`request_limits`] and the timeouts above; malformed
+/// JSON or query strings and unknown routes are problem+json; the finished document is served
+/// at `GET /openapi.json`.
 pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Server>
 where
     F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
 {
     let json_config = web::JsonConfig::default()
-        .limit(api.json_limit_bytes)
+        .limit(api.body_limit_bytes)
         .error_handler(json_error_handler);
     let query_config = web::QueryConfig::default().error_handler(query_error_handler);
+    let limits = RequestLimits {
+        max_body_bytes: api.body_limit_bytes,
+    };
     let HttpApi {
         openapi, routes, ..
     } = api;
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(move |req, next| {
+                request_limits::enforce(limits, req, next)
+            }))
             .wrap(http_problem::RequestIdHeader)
             .wrap(TracingLogger::default())
             .app_data(json_config.clone())
@@ -57,6 +75,9 @@ where
             .into_app()
             .default_service(web::to(http_problem::unknown_route))
     })
+    .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+    .keep_alive(KEEP_ALIVE)
+    .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
     .listen(listener)?
     .run();
     Ok(server)

@@ -4,6 +4,7 @@
 //! - [`settings`]: layered configuration (defaults → `config/<service>.toml` → environment);
 //! - [`http_server`]: the actix-web server with request ids, tracing, problem+json for
 //!   malformed input and unknown routes, and the OpenAPI document at `/openapi.json`;
+//! - [`request_limits`]: the size, time and token-in-URL limits every request meets;
 //! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready.
 //!
 //! Errors and their problem+json shape live in `http-problem`; databases in
@@ -12,6 +13,7 @@
 
 pub mod health;
 pub mod http_server;
+pub mod request_limits;
 pub mod settings;
 pub mod telemetry;
 

@@ -23,8 +23,8 @@ use crate::tokens::master_key::MasterKey;
 use crate::tokens::signing_keys;
 use crate::workers::{Housekeeping, Workers};
 
-/// Request bodies are small JSON documents (credentials, a name).
-const MAX_JSON_BYTES: usize = 16 * 1024;
+/// Request bodies are small JSON documents (credentials, a name) and OAuth forms.
+const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub struct Application {
     port: u16,
@@ -117,7 +117,7 @@ impl Application {
                     cfg.app_data(state.clone()).app_data(verifier.clone());
                     crate::routes::configure(cfg);
                 },
-                json_limit_bytes: MAX_JSON_BYTES,
+                body_limit_bytes: MAX_BODY_BYTES,
             },
         )?;
         tracing::info!(%issuer, port, "auth-service listening");

@@ -372,5 +372,25 @@ mod tests {
             };
             let _ = params.parse();
         }
+
+        /// The raw query string, as a client may send it (any percent-encoding, repeated or
+        /// unknown names): read into parameters or refused, then parsed or refused by name.
+        #[test]
+        fn any_query_string_is_read_or_refused(
+            query in proptest::collection::vec(
+                (prop_oneof![
+                    proptest::sample::select(&["completed", "priority", "due_before", "due_after", "q", "sort", "limit", "cursor"][..]).prop_map(str::to_owned),
+                    "[a-z%_]{0,8}",
+                ], "[ -~]{0,30}"),
+                0..8,
+            )
+        ) {
+            let raw = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+            if let Ok(params) = actix_web::web::Query::<ListParams>::from_query(&raw)
+                && let Err(invalid) = params.into_inner().parse()
+            {
+                prop_assert!(!invalid.message.is_empty(), "{}", invalid.name);
+            }
+        }
     }
 }

@@ -46,7 +46,7 @@ impl Application {
                 },
                 // Any JSON media type is read, so `PATCH` takes `application/merge-patch+json`
                 // (RFC 7396) as well as `application/json`.
-                json_limit_bytes: MAX_BODY_BYTES,
+                body_limit_bytes: MAX_BODY_BYTES,
             },
         )?;
         tracing::info!(port, issuer = %settings.auth.issuer_url, "tasks-service listening");

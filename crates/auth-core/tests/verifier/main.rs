@@ -3,6 +3,7 @@
 //! verified-token cache, and the actix-web extractors.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod arbitrary_tokens;
 #[cfg(feature = "actix")]
 mod extractor;
 mod hostile_tokens;

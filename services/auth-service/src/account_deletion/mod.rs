@@ -3,6 +3,12 @@
 //! so the deletion writes an outbox record in the same transaction that deletes the user:
 //! either both happen or neither, and [`delivery`] then tells the tasks-service (retrying
 //! until it succeeds, even across restarts).
+//!
+//! A task written with the deleted user's access token can still commit after the purge: its
+//! request verified the token before the revocation cut-off reached the tasks-service. So each
+//! deletion also records a *final sweep*, the same purge once more, due when every access
+//! token the user held has expired even under the widest leeway a validator may allow
+//! ([`final_sweep_delay`]). After it, no write for the user can exist or arrive.
 
 use anyhow::Context;
 use sea_orm::{
@@ -16,13 +22,23 @@ use crate::sessions::revocation_log::RevocationLog;
 
 pub mod delivery;
 
-/// In one transaction: the outbox record, a revocation cut-off for every token the user holds
-/// (the feed carries it to every validator), and the user row (sessions and refresh tokens go
-/// with it, by cascade). False if there was no such user.
+/// When the final sweep falls due after a deletion: an access token's lifetime, plus the most
+/// leeway any validator accepts (`auth_core::MAX_LEEWAY_SECS`), plus a minute for a request
+/// that verified its token just in time to finish writing.
+pub fn final_sweep_delay(access_ttl_secs: i64) -> chrono::Duration {
+    let leeway = i64::try_from(auth_core::MAX_LEEWAY_SECS).unwrap_or(i64::MAX);
+    chrono::Duration::seconds(access_ttl_secs.saturating_add(leeway).saturating_add(60))
+}
+
+/// In one transaction: the outbox records (the purge, due now, and its final sweep, due after
+/// `final_sweep_after`), a revocation cut-off for every token the user holds (the feed
+/// carries it to every validator), and the user row (sessions and refresh tokens go with it,
+/// by cascade). False if there was no such user.
 pub async fn delete_account<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     revocations: &RevocationLog,
     user_id: Uuid,
+    final_sweep_after: chrono::Duration,
 ) -> anyhow::Result<bool> {
     let txn = db.begin().await.context("starting an account deletion")?;
     let deleted = users::Entity::delete_by_id(user_id)
@@ -33,18 +49,22 @@ pub async fn delete_account<C: ConnectionTrait + TransactionTrait>(
         return Ok(false);
     }
     let now = crate::clock::now();
-    purge_outbox::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
-        created_at: Set(now),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        last_error: Set(None),
-        delivered_at: Set(None),
+    for due in [now, now + final_sweep_after] {
+        // A record takes effect at `created_at`: the final sweep is, to the delivery and to
+        // the counts below, nothing until it falls due.
+        purge_outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user_id),
+            created_at: Set(due),
+            attempts: Set(0),
+            next_attempt_at: Set(due),
+            last_error: Set(None),
+            delivered_at: Set(None),
+        }
+        .insert(&txn)
+        .await
+        .context("writing the purge outbox records")?;
     }
-    .insert(&txn)
-    .await
-    .context("writing the purge outbox record")?;
     revocations.record_user_cutoff(&txn, user_id).await?;
     txn.commit()
         .await
@@ -66,11 +86,12 @@ pub async fn list_outbox<C: ConnectionTrait>(
         .context("listing the purge outbox")
 }
 
-/// Undelivered records, for tests and metrics.
+/// Undelivered records in effect (not a final sweep still to fall due), for tests and metrics.
 pub async fn undelivered<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
     use sea_orm::PaginatorTrait;
     purge_outbox::Entity::find()
         .filter(purge_outbox::Column::DeliveredAt.is_null())
+        .filter(purge_outbox::Column::CreatedAt.lte(crate::clock::now()))
         .count(db)
         .await
         .context("counting undelivered purges")
@@ -104,6 +125,7 @@ pub async fn outbox_stats<C: ConnectionTrait>(db: &C) -> anyhow::Result<OutboxSt
         .flatten();
     let oldest = purge_outbox::Entity::find()
         .filter(purge_outbox::Column::DeliveredAt.is_null())
+        .filter(purge_outbox::Column::CreatedAt.lte(crate::clock::now()))
         .order_by_asc(purge_outbox::Column::CreatedAt)
         .one(db)
         .await

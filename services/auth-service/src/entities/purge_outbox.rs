@@ -8,6 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
+    /// When the record takes effect: the deletion's time, or for a deletion's final sweep
+    /// the time it falls due (`account_deletion`).
     pub created_at: DateTimeUtc,
     /// Failed deliveries so far.
     pub attempts: i32,

@@ -9,6 +9,9 @@ use crate::accounts::CreateUserError;
 use crate::accounts::password_check::PasswordCheckError;
 use crate::sessions::refresh::RotateError;
 
+/// What a 503 for an unreachable database tells the client to wait.
+const DATABASE_RETRY_AFTER_SECS: u32 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A value that parsed but is not acceptable (422 naming the field).
@@ -68,6 +71,12 @@ impl ApiError {
                     problem = problem.with_header(RETRY_AFTER, value);
                 }
                 problem
+            }
+            Self::Unexpected(cause) if service_database::is_unavailable(cause) => {
+                Problem::unavailable(
+                    "the database cannot be reached right now; try again shortly",
+                    DATABASE_RETRY_AFTER_SECS,
+                )
             }
             Self::Unexpected(_) => Problem::internal(),
         }

@@ -175,7 +175,15 @@ pub async fn delete_account(
         "password",
     )
     .await?;
-    if !account_deletion::delete_account(&state.db, &state.revocations, caller.user_id).await? {
+    let final_sweep_after = account_deletion::final_sweep_delay(state.tokens.ttl_secs);
+    let deleted = account_deletion::delete_account(
+        &state.db,
+        &state.revocations,
+        caller.user_id,
+        final_sweep_after,
+    )
+    .await?;
+    if !deleted {
         return Err(ApiError::AccountGone);
     }
     Ok(HttpResponse::NoContent()

@@ -8,6 +8,7 @@ mod cli;
 mod clients;
 mod configuration;
 mod keys;
+mod limits;
 mod oauth;
 mod openapi;
 mod rotation;

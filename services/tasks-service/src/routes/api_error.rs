@@ -3,6 +3,9 @@
 use actix_web::http::StatusCode;
 use http_problem::{InvalidField, Problem};
 
+/// What a 503 for an unreachable database tells the client to wait.
+const DATABASE_RETRY_AFTER_SECS: u32 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// A value that parsed but is not acceptable (422 naming the field).
@@ -51,6 +54,12 @@ impl ApiError {
             .with_detail(detail),
             Self::TaskNotFound => Problem::not_found(detail),
             Self::Rendered(problem) => (**problem).clone(),
+            Self::Unexpected(cause) if service_database::is_unavailable(cause) => {
+                Problem::unavailable(
+                    "the database cannot be reached right now; try again shortly",
+                    DATABASE_RETRY_AFTER_SECS,
+                )
+            }
             Self::Unexpected(_) => Problem::internal(),
         }
     }

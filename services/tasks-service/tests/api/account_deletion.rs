@@ -91,9 +91,19 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
     let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
         .await
         .unwrap();
-    assert_eq!(records.len(), 1);
-    assert_eq!(records[0].user_id.to_string(), alice.id);
-    assert_eq!(records[0].attempts, 0, "delivered on the first attempt");
+    let [final_sweep, purge] = &records[..] else {
+        panic!("expected the purge and its final sweep: {records:?}")
+    };
+    assert_eq!(purge.user_id.to_string(), alice.id);
+    assert_eq!(purge.attempts, 0, "delivered on the first attempt");
+    assert!(purge.delivered_at.is_some());
+    // The final sweep waits until every token she held has expired.
+    assert_eq!(final_sweep.user_id, purge.user_id);
+    assert!(final_sweep.delivered_at.is_none());
+    assert_eq!(
+        final_sweep.created_at - purge.created_at,
+        auth_service::account_deletion::final_sweep_delay(15 * 60)
+    );
     let _ = auth_db.close().await;
     let response = app
         .client
@@ -103,6 +113,100 @@ async fn deleting_an_account_purges_its_tasks_while_the_tasks_service_runs(backe
         .await
         .unwrap();
     problem(response, 401).await;
+}
+
+on_both_backends!(writes_racing_a_deletion_leave_nothing_behind);
+
+/// Tasks written with her token while her account is being deleted: each either lands before
+/// the purge, or is refused once the cut-off arrives, or commits after the purge (its token
+/// was verified just before the cut-off) and is taken by the final sweep. The last case is
+/// forced once, deterministically, by a write straight into the database after the purge.
+async fn writes_racing_a_deletion_leave_nothing_behind(backend: Backend) {
+    let app = TestApp::spawn_with_purge(backend).await;
+    app.wait_for_revocation_feed().await;
+    let alice = app.sign_up("alice@example.org").await;
+    // Each writer writes until her token is refused (the feed's cut-off arriving).
+    let started = Instant::now();
+    let writer = || async {
+        let mut written = 0;
+        loop {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "her token was never refused"
+            );
+            let body = json!({ "title": format!("racing {written}") });
+            match app
+                .create_task(&alice.access_token, &body)
+                .await
+                .status()
+                .as_u16()
+            {
+                201 => written += 1,
+                401 => return written,
+                other => panic!("a racing write answered {other}"),
+            }
+        }
+    };
+    let deleter = async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let response = app
+            .client
+            .delete(format!("{}/api/auth/account", app.auth_address))
+            .bearer_auth(&alice.access_token)
+            .json(&json!({ "password": PASSWORD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 204);
+    };
+    let (written, ()) = tokio::join!(
+        async {
+            let counts = futures_util::future::join_all((0..4).map(|_| writer())).await;
+            counts.into_iter().sum::<u32>()
+        },
+        deleter
+    );
+    assert!(written > 0, "the writers started before the deletion");
+    let auth_db = app.auth_db().await;
+    all_delivered_within(&auth_db, Duration::from_secs(10)).await;
+
+    // A write whose token was verified before the cut-off, committing after the purge.
+    let tasks_db = app.tasks_db().await;
+    let late = tasks_service::task_store::NewTask {
+        title: tasks_service::domain::TaskTitle::parse("committed after the purge").unwrap(),
+        description: tasks_service::domain::Description::parse(None).unwrap(),
+        due_at: None,
+        priority: tasks_service::domain::Priority::Medium,
+    };
+    let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(&alice.id).unwrap());
+    tasks_service::task_store::create(&tasks_db, owner, late)
+        .await
+        .unwrap();
+    let _ = tasks_db.close().await;
+    assert!(tasks_of(&app, &alice.id).await >= 1);
+
+    // Her tokens' lifetime passes: the final sweep falls due (moved to now) and takes it.
+    let now = chrono::Utc::now();
+    let moved = auth_service::entities::purge_outbox::Entity::update_many()
+        .col_expr(
+            auth_service::entities::purge_outbox::Column::CreatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            auth_service::entities::purge_outbox::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(auth_service::entities::purge_outbox::Column::DeliveredAt.is_null())
+        .exec(&auth_db)
+        .await
+        .unwrap();
+    assert_eq!(moved.rows_affected, 1, "one final sweep waits");
+    eventually(Duration::from_secs(10), "her late task swept", async || {
+        tasks_of(&app, &alice.id).await == 0
+    })
+    .await;
+    all_delivered_within(&auth_db, Duration::from_secs(5)).await;
+    let _ = auth_db.close().await;
 }
 
 on_both_backends!(a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart);
@@ -141,12 +245,13 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
 
     // Deliveries fail while the tasks-service is down, and are recorded as attempts.
     let auth_db = app.auth_db().await;
+    // The purge (its final sweep, listed first, falls due much later).
     let outbox = async || {
         let records = auth_service::account_deletion::list_outbox(&auth_db, 10)
             .await
             .unwrap();
-        assert_eq!(records.len(), 1);
-        records.into_iter().next().unwrap()
+        assert_eq!(records.len(), 2);
+        records.into_iter().last().unwrap()
     };
     eventually(Duration::from_secs(10), "two failed attempts", async || {
         outbox().await.attempts >= 2

@@ -61,6 +61,20 @@ impl TestApp {
         Self::spawn_inner(backend, Purge::Off, customize, |_| {}).await
     }
 
+    /// As [`TestApp::spawn`] on Postgres, with both services' schemas on the server at `url`
+    /// (a `ThrowawayCluster` a test stops and starts) instead of the shared test server.
+    pub async fn spawn_on_postgres_at(url: &str) -> Self {
+        let url = secrecy::SecretString::from(url.to_owned());
+        let auth_url = url.clone();
+        Self::spawn_inner(
+            Backend::Postgres,
+            Purge::Off,
+            |auth| auth.database.url = Some(auth_url),
+            |tasks| tasks.database.url = Some(url),
+        )
+        .await
+    }
+
     /// As [`TestApp::spawn`], with the auth-service delivering account deletions to this
     /// tasks-service as a real client with `tasks:purge` (retrying every 100 ms or so).
     pub async fn spawn_with_purge(backend: Backend) -> Self {

@@ -13,6 +13,8 @@ mod crud;
 mod internal;
 mod isolation;
 mod lifecycle;
+mod limits;
 mod listing;
 mod openapi;
+mod outages;
 mod query_plans;

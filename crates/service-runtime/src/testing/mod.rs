@@ -1,6 +1,7 @@
 //! Test support for the services' integration tests (feature `test-support`):
 //! - [`eventually`]: wait for a condition, with a deadline, instead of sleeping a fixed time;
 //! - [`gauge`]: one value of a service's `/metrics`;
+//! - [`assert_request_limits`]: the request limits every service holds, probed over raw TCP;
 //! - [`assert_example_matches_defaults`]: the check behind each service's test of
 //!   `config/<service>.example.toml`, which names every setting with its built-in default, so
 //!   it cannot drift from the code.
@@ -8,6 +9,10 @@
 //! The example file's convention: prose comments start with `# `; a setting with no default (a secret,
 //! a URL to fill in) or a table that is empty by default (`[[clients]]`) is written commented
 //! out with the `#` right against it (`#master_key = "…"`), ready to uncomment.
+
+mod request_limits;
+
+pub use request_limits::{LimitsProbe, assert_request_limits, raw_exchange};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
