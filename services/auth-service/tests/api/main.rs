@@ -10,6 +10,7 @@ mod configuration;
 mod keys;
 mod oauth;
 mod openapi;
+mod retention;
 mod rotation;
 mod sessions;
 mod throttling;
