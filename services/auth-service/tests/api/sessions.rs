@@ -289,7 +289,7 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
 /// its session before the change (which then revokes it) or finds the credential epoch moved
 /// and answers 401. None is left alive afterwards, whatever the interleaving.
 async fn sign_ins_racing_a_password_change_leave_no_session_alive(backend: Backend) {
-    const RACERS: usize = 16;
+    const RACERS: usize = 32;
     let app = TestApp::spawn_with(backend, |s| {
         // Racers that lose answer 401, counted as failures: no lockout may hide the race.
         s.throttle.account_max_failures = 1000;
@@ -300,28 +300,37 @@ async fn sign_ins_racing_a_password_change_leave_no_session_alive(backend: Backe
     let owner: Value = app.sign_up(email).await.json().await.unwrap();
     let access = field(&owner, "access_token").to_owned();
 
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let url = app.url("/api/auth/sign-in");
-            tokio::spawn(async move {
-                let response = reqwest::Client::new()
-                    .post(url)
-                    .json(&json!({ "email": email, "password": PASSWORD }))
-                    .send()
-                    .await
-                    .unwrap();
-                let status = response.status().as_u16();
-                (status, response.json::<Value>().await.unwrap())
-            })
+    // Sign-ins arrive one every few milliseconds, before, during and after the change, so
+    // some read the old hash while the change is still hashing the new one.
+    let sign_in = |url: String| {
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "email": email, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
         })
-        .collect();
-    let changed = post_authed(
-        &app,
-        "/api/auth/password",
-        &access,
-        &json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" }),
-    )
-    .await;
+    };
+    let mut racers = Vec::new();
+    let mut change = None;
+    for n in 0..RACERS {
+        racers.push(sign_in(app.url("/api/auth/sign-in")));
+        if n == 3 {
+            let request = reqwest::Client::new()
+                .post(app.url("/api/auth/password"))
+                .bearer_auth(&access)
+                .json(&json!({
+                    "current_password": PASSWORD,
+                    "new_password": "a brand new passphrase",
+                }));
+            change = Some(tokio::spawn(async move { request.send().await.unwrap() }));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let changed = change.unwrap().await.unwrap();
     assert_eq!(changed.status().as_u16(), 204);
 
     let mut signed_in = Vec::new();
