@@ -50,7 +50,7 @@ pub async fn start_session<C: ConnectionTrait + TransactionTrait>(
     let current = users::Entity::update_many()
         .col_expr(
             users::Column::CredentialEpoch,
-            Expr::col(users::Column::CredentialEpoch).into(),
+            Expr::col(users::Column::CredentialEpoch),
         )
         .filter(users::Column::Id.eq(user.id))
         .filter(users::Column::CredentialEpoch.eq(user.credential_epoch))
