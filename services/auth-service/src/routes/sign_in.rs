@@ -67,9 +67,10 @@ pub async fn sign_up(
     let hash = state.hasher.hash(password).await?;
     let user = accounts::create_user(&state.db, &email, name, hash).await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
+    // Changing the password takes a session, and this account has none yet.
     let issued = sessions::start_session(&state.db, &user, state.session_ttl, client_info(&req))
         .await?
-        .ok_or(ApiError::InvalidCredentials)?;
+        .ok_or_else(|| anyhow::anyhow!("a new account's password changed before it signed in"))?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
 }
 
