@@ -8,6 +8,8 @@ mod m20261125_000002_revocations_throttling;
 mod m20261125_000003_oauth_clients;
 mod m20261125_000004_purge_outbox;
 mod m20261125_000005_client_audience;
+mod m20261202_100001_credential_epoch;
+mod m20261202_100002_retention_indexes;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_oauth_clients::Migration),
             Box::new(m20261125_000004_purge_outbox::Migration),
             Box::new(m20261125_000005_client_audience::Migration),
+            Box::new(m20261202_100001_credential_epoch::Migration),
+            Box::new(m20261202_100002_retention_indexes::Migration),
         ]
     }
 }

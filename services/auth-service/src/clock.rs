@@ -32,7 +32,8 @@ impl Clock {
         truncate(Utc::now() + ahead)
     }
 
-    /// Moves this clock forward by `by` (tests: a lockout or grace period passes at once).
+    /// Moves this clock by `by` (tests: a lockout or grace period passes at once; a negative
+    /// `by` plays a replica whose clock is behind).
     pub fn advance(&self, by: chrono::Duration) {
         let micros = by.num_microseconds().unwrap_or(i64::MAX);
         self.ahead_micros.fetch_add(micros, Ordering::Relaxed);

@@ -33,6 +33,7 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub passwords: PasswordSettings,
     pub purge: PurgeSettings,
+    pub retention: RetentionSettings,
     /// OAuth clients declared by the deployment (`[[clients]]` in `config/auth-service.toml`
     /// only: the `config` crate cannot express a list of tables in environment variables),
     /// created or brought up to date at start-up.
@@ -86,6 +87,28 @@ impl Default for PurgeSettings {
             poll_interval_ms: 500,
             retry_base_ms: 1000,
             retry_max_secs: 300,
+        }
+    }
+}
+
+/// What the housekeeping worker prunes (`retention`): sign-in failure counters, used refresh
+/// tokens, ended sessions and delivered account deletions, once older than `keep_secs`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionSettings {
+    /// How long such rows are kept. At least the session lifetime: a used refresh token must
+    /// be remembered as long as its session could live, or a replay of it would no longer be
+    /// recognised as theft.
+    pub keep_secs: u64,
+    /// The most rows of each kind one housekeeping pass deletes.
+    pub batch_size: u64,
+}
+
+impl Default for RetentionSettings {
+    fn default() -> Self {
+        Self {
+            keep_secs: 30 * 24 * 60 * 60,
+            batch_size: 1000,
         }
     }
 }
@@ -185,6 +208,7 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             passwords: PasswordSettings::default(),
             purge: PurgeSettings::default(),
+            retention: RetentionSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -301,6 +325,15 @@ impl Settings {
         anyhow::ensure!(
             self.keys.rotation_interval_secs >= 3600,
             "AUTH__KEYS__ROTATION_INTERVAL_SECS must be at least 3600"
+        );
+        anyhow::ensure!(
+            self.retention.keep_secs >= self.tokens.session_ttl_secs,
+            "AUTH__RETENTION__KEEP_SECS must be at least AUTH__TOKENS__SESSION_TTL_SECS (a used \
+             refresh token is remembered as long as its session can live)"
+        );
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.retention.batch_size),
+            "AUTH__RETENTION__BATCH_SIZE must be between 1 and 100000"
         );
         let throttle = &self.throttle;
         anyhow::ensure!(

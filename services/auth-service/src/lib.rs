@@ -20,6 +20,7 @@ pub mod database;
 pub mod domain;
 pub mod entities;
 pub mod oauth;
+pub mod retention;
 pub mod routes;
 pub mod sessions;
 pub mod startup;

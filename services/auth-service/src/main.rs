@@ -108,6 +108,9 @@ enum ClientsAction {
     /// Revoke a client: it gets no new tokens (its current ones expire within their lifetime).
     #[command(after_help = "Example:\n  auth-service clients revoke svc-0193…")]
     Revoke { client_id: String },
+    /// Re-enable a revoked client (a restart never does: a revocation outlives `[[clients]]`).
+    #[command(after_help = "Example:\n  auth-service clients enable svc-0193…")]
+    Enable { client_id: String },
     /// Give an active client a new secret (printed once); the old secret stops working.
     #[command(after_help = "Example:\n  auth-service clients rotate-secret svc-0193…")]
     RotateSecret { client_id: String },
@@ -179,6 +182,9 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
             ClientsAction::Revoke { client_id } => {
                 cli::clients::revoke(&settings, &client_id).await?
+            }
+            ClientsAction::Enable { client_id } => {
+                cli::clients::enable(&settings, &client_id).await?
             }
             ClientsAction::RotateSecret { client_id } => {
                 cli::clients::rotate_secret(&settings, &client_id).await?

@@ -15,6 +15,7 @@ use crate::accounts::password_hasher::PasswordHasher;
 use crate::accounts::sign_in_throttle::SignInThrottle;
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::retention::Retention;
 use crate::routes::AppState;
 use crate::sessions::revocation_log::RevocationLog;
 use crate::tokens::access_token::AccessTokenIssuer;
@@ -82,6 +83,10 @@ impl Application {
                 verifier: verifier.clone(),
                 rotation_interval: seconds(settings.keys.rotation_interval_secs)?,
                 retired_for: seconds(settings.tokens.access_ttl_secs + auth_core::MAX_LEEWAY_SECS)?,
+                retention: Retention {
+                    keep: seconds(settings.retention.keep_secs)?,
+                    batch_size: settings.retention.batch_size,
+                },
             },
             Duration::from_secs(settings.keys.reload_interval_secs),
         );

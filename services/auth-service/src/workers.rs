@@ -2,7 +2,8 @@
 //! until the [`Workers`] holding it is dropped (when the server stops).
 //! - Housekeeping, every `AUTH__KEYS__RELOAD_INTERVAL_SECS`: rotate the signing key when due,
 //!   delete keys retired long enough, follow key changes made by another replica or the CLI,
-//!   forget expired revocations.
+//!   forget expired revocations, prune rows past their retention (a bounded batch per pass,
+//!   [`crate::retention`]).
 //! - Purge delivery, every `AUTH__PURGE__POLL_INTERVAL_MS`: deliver due account deletions to
 //!   the tasks-service ([`crate::account_deletion::delivery`]).
 
@@ -15,6 +16,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::account_deletion::delivery::PurgeDelivery;
+use crate::retention::{self, Retention};
 use crate::sessions::revocation_log;
 use crate::tokens::key_store::KeyStore;
 use crate::tokens::master_key::MasterKey;
@@ -75,6 +77,7 @@ pub struct Housekeeping {
     /// How long a retired key stays published: the longest token lifetime plus the largest
     /// leeway a validator may allow.
     pub retired_for: chrono::Duration,
+    pub retention: Retention,
 }
 
 impl Housekeeping {
@@ -92,6 +95,10 @@ impl Housekeeping {
             tracing::info!(kid = %ring.signer.kid, "signing keys reloaded");
         }
         revocation_log::prune(&self.db).await?;
+        let pruned = retention::prune_once(&self.db, &self.retention, crate::clock::now()).await?;
+        if pruned.total() > 0 {
+            tracing::info!(?pruned, "pruned rows past their retention");
+        }
         Ok(())
     }
 }

@@ -11,6 +11,7 @@
 //! ([`final_sweep_delay`]). After it, no write for the user can exist or arrive.
 
 use anyhow::Context;
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set, TransactionSession, TransactionTrait,
@@ -86,7 +87,8 @@ pub async fn list_outbox<C: ConnectionTrait>(
         .context("listing the purge outbox")
 }
 
-/// Undelivered records in effect (not a final sweep still to fall due), for tests and metrics.
+/// Undelivered records in effect (not a final sweep still to fall due), all of them counted
+/// (tests; `/metrics` uses the capped count).
 pub async fn undelivered<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
     use sea_orm::PaginatorTrait;
     purge_outbox::Entity::find()
@@ -97,32 +99,26 @@ pub async fn undelivered<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
         .context("counting undelivered purges")
 }
 
-/// The outbox at a glance, for `/metrics`.
+/// `/metrics` counts stop at this many records, so a scrape reads at most this much of the
+/// outbox's index however large a backlog grows (a gauge at the cap means "at least").
+pub const METRICS_COUNT_CAP: u64 = 10_000;
+
+/// The outbox at a glance, for `/metrics`: every figure is read with bounded work.
 pub struct OutboxStats {
+    /// Undelivered records, counted up to [`METRICS_COUNT_CAP`].
     pub undelivered: u64,
+    /// Delivered records still kept (until `AUTH__RETENTION__KEEP_SECS`), up to the cap.
     pub delivered: u64,
-    /// Failed delivery attempts of the records still kept.
+    /// Failed delivery attempts of the undelivered records counted.
     pub failed_attempts: i64,
     /// Age of the oldest undelivered record; 0 when none waits.
     pub oldest_undelivered_secs: i64,
 }
 
 pub async fn outbox_stats<C: ConnectionTrait>(db: &C) -> anyhow::Result<OutboxStats> {
-    use sea_orm::PaginatorTrait;
-    let undelivered = undelivered(db).await?;
-    let delivered = purge_outbox::Entity::find()
-        .filter(purge_outbox::Column::DeliveredAt.is_not_null())
-        .count(db)
-        .await
-        .context("counting delivered purges")?;
-    let failed_attempts: Option<i64> = purge_outbox::Entity::find()
-        .select_only()
-        .column_as(purge_outbox::Column::Attempts.sum(), "total")
-        .into_tuple()
-        .one(db)
-        .await
-        .context("summing purge attempts")?
-        .flatten();
+    let (undelivered, failed_attempts) = capped_count(db, false).await?;
+    let (delivered, _) = capped_count(db, true).await?;
+    // The (delivered_at, created_at) index answers this with one entry.
     let oldest = purge_outbox::Entity::find()
         .filter(purge_outbox::Column::DeliveredAt.is_null())
         .filter(purge_outbox::Column::CreatedAt.lte(crate::clock::now()))
@@ -138,7 +134,41 @@ pub async fn outbox_stats<C: ConnectionTrait>(db: &C) -> anyhow::Result<OutboxSt
     Ok(OutboxStats {
         undelivered,
         delivered,
-        failed_attempts: failed_attempts.unwrap_or(0),
+        failed_attempts,
         oldest_undelivered_secs,
     })
+}
+
+/// How many records are (un)delivered, and their failed attempts, looking at no more than
+/// [`METRICS_COUNT_CAP`] of them: `SELECT COUNT(*), SUM(attempts) FROM (… LIMIT cap)`.
+async fn capped_count<C: ConnectionTrait>(db: &C, delivered: bool) -> anyhow::Result<(u64, i64)> {
+    let which = if delivered {
+        purge_outbox::Column::DeliveredAt.is_not_null()
+    } else {
+        purge_outbox::Column::DeliveredAt.is_null()
+    };
+    let records = Query::select()
+        .column(purge_outbox::Column::Attempts)
+        .from(purge_outbox::Entity)
+        .and_where(which)
+        // In effect only: a final sweep still to fall due is not waiting yet.
+        .and_where(purge_outbox::Column::CreatedAt.lte(crate::clock::now()))
+        .limit(METRICS_COUNT_CAP)
+        .to_owned();
+    let count = Query::select()
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("records"))
+        .expr_as(
+            Expr::cust("COALESCE(SUM(attempts), 0)"),
+            Alias::new("attempts"),
+        )
+        .from_subquery(records, Alias::new("capped"))
+        .to_owned();
+    let row = db
+        .query_one_raw(db.get_database_backend().build(&count))
+        .await
+        .context("counting purge outbox records")?
+        .context("a count returned no row")?;
+    let records: i64 = row.try_get("", "records").context("reading a count")?;
+    let attempts: i64 = row.try_get("", "attempts").context("reading a sum")?;
+    Ok((u64::try_from(records).unwrap_or(0), attempts))
 }

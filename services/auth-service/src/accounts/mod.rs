@@ -3,13 +3,17 @@
 //! sensitive changes share.
 
 use anyhow::Context;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
+    TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 
 use crate::domain::Email;
 use crate::entities::users;
+use crate::sessions;
+use crate::sessions::revocation_log::RevocationLog;
 
 pub mod password_check;
 pub mod password_hasher;
@@ -37,6 +41,7 @@ pub async fn create_user<C: ConnectionTrait>(
         password_hash: Set(password_hash),
         created_at: Set(now),
         updated_at: Set(now),
+        credential_epoch: Set(0),
     }
     .insert(db)
     .await;
@@ -70,23 +75,35 @@ pub async fn find_by_id<C: ConnectionTrait>(
         .context("looking up a user by id")
 }
 
-pub async fn set_password_hash<C: ConnectionTrait>(
+/// Stores a new password hash and, in the same transaction, bumps the credential epoch and
+/// revokes every session of the user but `keep` (the caller's). A sign-in racing it with the
+/// old password either commits its session first (and it is revoked here) or finds the epoch
+/// moved and starts none (`sessions::start_session`).
+pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
     db: &C,
+    revocations: &RevocationLog,
     id: Uuid,
     password_hash: String,
+    keep: Uuid,
 ) -> anyhow::Result<()> {
+    let txn = db.begin().await.context("starting a password change")?;
+    // First statement: it takes the user row's lock (SQLite: the write lock) up front.
     users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(password_hash))
         .col_expr(
-            users::Column::PasswordHash,
-            sea_orm::sea_query::Expr::value(password_hash),
+            users::Column::CredentialEpoch,
+            Expr::col(users::Column::CredentialEpoch).add(1),
         )
-        .col_expr(
-            users::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(crate::clock::now()),
-        )
+        .col_expr(users::Column::UpdatedAt, Expr::value(crate::clock::now()))
         .filter(users::Column::Id.eq(id))
-        .exec(db)
+        .exec(&txn)
         .await
         .context("storing a password hash")?;
+    for session in sessions::list_live(&txn, id).await? {
+        if session.id != keep {
+            sessions::revoke(&txn, revocations, session.id).await?;
+        }
+    }
+    txn.commit().await.context("committing a password change")?;
     Ok(())
 }

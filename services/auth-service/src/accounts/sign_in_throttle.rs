@@ -78,7 +78,20 @@ impl SignInThrottle {
         db: &C,
         keys: &ThrottleKeys,
     ) -> anyhow::Result<()> {
-        sign_in_failures::Entity::delete_by_id(keys.account.clone())
+        // Reset, not deleted: a concurrent attempt between its insert and its count
+        // (`count`) must still find the row (deleting it made that attempt a 500). Unused
+        // rows go with the retention pass (`crate::retention`).
+        sign_in_failures::Entity::update_many()
+            .col_expr(sign_in_failures::Column::Failures, Expr::value(0))
+            .col_expr(
+                sign_in_failures::Column::WindowStartedAt,
+                Expr::value(self.clock.now()),
+            )
+            .col_expr(
+                sign_in_failures::Column::LockedUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .filter(sign_in_failures::Column::Key.eq(keys.account.as_str()))
             .exec(db)
             .await
             .context("clearing sign-in failures")?;

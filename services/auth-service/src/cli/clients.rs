@@ -87,6 +87,15 @@ pub async fn revoke(settings: &Settings, client_id: &str) -> anyhow::Result<()> 
     Ok(())
 }
 
+pub async fn enable(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
+    let db = database::open(settings).await?;
+    if !clients::enable(&db, client_id).await? {
+        anyhow::bail!("no revoked client {client_id}");
+    }
+    println!("enabled {client_id}");
+    Ok(())
+}
+
 pub async fn rotate_secret(settings: &Settings, client_id: &str) -> anyhow::Result<()> {
     let db = database::open(settings).await?;
     let Some(secret) = clients::rotate_secret(&db, client_id).await? else {

@@ -11,6 +11,9 @@ pub struct Model {
     pub password_hash: String,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Bumped by every password change: a sign-in that verified the password against an
+    /// older epoch starts no session (`sessions::start_session`).
+    pub credential_epoch: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

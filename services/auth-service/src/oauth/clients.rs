@@ -6,7 +6,8 @@
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
@@ -128,6 +129,25 @@ pub async fn revoke<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Resu
     Ok(updated.rows_affected == 1)
 }
 
+/// Re-enables a revoked client: it can authenticate again, with the secret it had. True if
+/// it existed and was revoked until now.
+pub async fn enable<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Result<bool> {
+    let updated = oauth_clients::Entity::update_many()
+        .col_expr(
+            oauth_clients::Column::RevokedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(oauth_clients::Column::ClientId.eq(client_id))
+        .filter(oauth_clients::Column::RevokedAt.is_not_null())
+        .exec(db)
+        .await
+        .context("re-enabling an OAuth client")?;
+    if updated.rows_affected == 1 {
+        tracing::info!(%client_id, "re-enabled an OAuth client");
+    }
+    Ok(updated.rows_affected == 1)
+}
+
 /// Gives an active client a new secret (shown once, stored as its SHA-256); the old one stops
 /// working at once. `None` if there is no such active client. Tokens already issued stay
 /// valid until they expire (5–15 minutes), like after `revoke`.
@@ -167,7 +187,9 @@ pub async fn delete<C: ConnectionTrait>(db: &C, client_id: &str) -> anyhow::Resu
 }
 
 /// Creates or updates a client declared in configuration, so that the database says what the
-/// deployment says: its name, scopes, audience and secret, and not revoked.
+/// deployment says: its name, scopes, audience and secret. A revocation is an operator's
+/// decision the configuration knows nothing of, so it survives: a revoked client stays
+/// revoked across restarts until `clients enable` (see [`enable`]).
 pub async fn upsert_declared<C: ConnectionTrait>(
     db: &C,
     declared: &crate::config::DeclaredClient,
@@ -190,6 +212,7 @@ pub async fn upsert_declared<C: ConnectionTrait>(
         None => oauth_clients::ActiveModel {
             client_id: Set(client_id.to_owned()),
             created_at: Set(crate::clock::now()),
+            revoked_at: Set(None),
             ..Default::default()
         },
     };
@@ -197,7 +220,6 @@ pub async fn upsert_declared<C: ConnectionTrait>(
     client.secret_hash = Set(opaque_secret::sha256_hex(secret.expose_secret()));
     client.scopes = Set(scopes.to_string());
     client.audience = Set(declared.audience.clone());
-    client.revoked_at = Set(None);
     if is_new {
         client
             .insert(db)
@@ -211,6 +233,20 @@ pub async fn upsert_declared<C: ConnectionTrait>(
     }
     tracing::info!(%client_id, %scopes, "declared OAuth client is up to date");
     Ok(())
+}
+
+/// The audiences clients have of their own (`clients create --audience`), each once.
+pub async fn audiences<C: ConnectionTrait>(db: &C) -> anyhow::Result<Vec<String>> {
+    let audiences: Vec<Option<String>> = oauth_clients::Entity::find()
+        .select_only()
+        .column(oauth_clients::Column::Audience)
+        .distinct()
+        .filter(oauth_clients::Column::Audience.is_not_null())
+        .into_tuple()
+        .all(db)
+        .await
+        .context("listing client audiences")?;
+    Ok(audiences.into_iter().flatten().collect())
 }
 
 /// Whether `client_id` names a client that is not revoked.

@@ -1,7 +1,9 @@
 //! `GET /metrics`: Prometheus text exposition of what an operator must see. So far the
 //! account-deletion outbox (a growing `undelivered` or oldest age means the tasks-service is
 //! not receiving purges) and the revocation feed's waiting long-polls (about one per
-//! validator replica following the feed).
+//! validator replica following the feed). A scrape does bounded work whatever the tables
+//! hold: counts stop at `account_deletion::METRICS_COUNT_CAP`, the oldest record is one index
+//! entry, and the long-polls are an in-memory counter.
 
 use actix_web::{HttpResponse, get, web};
 use std::fmt::Write;
@@ -24,17 +26,17 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
     for (name, help, value) in [
         (
             "taskgate_purge_outbox_undelivered",
-            "Account deletions whose tasks the tasks-service has not purged yet.",
+            "Account deletions whose tasks the tasks-service has not purged yet (counted up to 10000).",
             stats.undelivered.to_string(),
         ),
         (
             "taskgate_purge_outbox_delivered",
-            "Account deletions delivered to the tasks-service (records kept).",
+            "Account deletions delivered to the tasks-service, records still kept (counted up to 10000).",
             stats.delivered.to_string(),
         ),
         (
             "taskgate_purge_outbox_failed_attempts",
-            "Failed purge deliveries of the records kept.",
+            "Failed delivery attempts of the undelivered account deletions counted.",
             stats.failed_attempts.to_string(),
         ),
         (

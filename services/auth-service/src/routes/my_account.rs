@@ -16,7 +16,7 @@ use crate::accounts::password_check;
 use crate::accounts::sign_in_throttle::ThrottleKeys;
 use crate::domain::Password;
 use crate::entities::users;
-use crate::{account_deletion, accounts, sessions};
+use crate::{account_deletion, accounts};
 
 /// The user behind the access token.
 #[utoipa::path(
@@ -125,12 +125,14 @@ pub async fn change_password(
     )
     .await?;
     let new_hash = state.hasher.hash(new_password).await?;
-    accounts::set_password_hash(&state.db, caller.user_id, new_hash).await?;
-    for session in sessions::list_live(&state.db, caller.user_id).await? {
-        if session.id != caller.session_id {
-            sessions::revoke(&state.db, &state.revocations, session.id).await?;
-        }
-    }
+    accounts::change_password(
+        &state.db,
+        &state.revocations,
+        caller.user_id,
+        new_hash,
+        caller.session_id,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

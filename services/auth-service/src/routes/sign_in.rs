@@ -67,8 +67,10 @@ pub async fn sign_up(
     let hash = state.hasher.hash(password).await?;
     let user = accounts::create_user(&state.db, &email, name, hash).await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
-    let issued =
-        sessions::start_session(&state.db, user.id, state.session_ttl, client_info(&req)).await?;
+    // Changing the password takes a session, and this account has none yet.
+    let issued = sessions::start_session(&state.db, &user, state.session_ttl, client_info(&req))
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("a new account's password changed before it signed in"))?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
 }
 
@@ -116,7 +118,10 @@ pub async fn sign_in(
         return Err(ApiError::InvalidCredentials);
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
-    let issued = sessions::start_session(&state.db, user.id, state.session_ttl, client).await?;
+    // None: the password changed while this one was being checked (the old one, then).
+    let issued = sessions::start_session(&state.db, &user, state.session_ttl, client)
+        .await?
+        .ok_or(ApiError::InvalidCredentials)?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
 }
 

@@ -7,12 +7,13 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set,
+    TransactionSession, TransactionTrait,
 };
 use secrecy::SecretString;
 use uuid::Uuid;
 
-use crate::entities::sessions;
+use crate::entities::{sessions, users};
 
 pub mod refresh;
 pub mod revocation_log;
@@ -32,16 +33,38 @@ pub struct IssuedRefreshToken {
     pub token: SecretString,
 }
 
-pub async fn start_session<C: ConnectionTrait>(
+/// Starts a session for `user` as it was read when its password was verified. `None` if the
+/// password has changed since (its credential epoch moved): the sign-in lost a race with the
+/// change and must fail like a wrong password.
+pub async fn start_session<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    user_id: Uuid,
+    user: &users::Model,
     ttl: Duration,
     client: ClientInfo,
-) -> anyhow::Result<IssuedRefreshToken> {
+) -> anyhow::Result<Option<IssuedRefreshToken>> {
+    let txn = db.begin().await.context("starting a session")?;
+    // A no-op update of the user row, the transaction's first statement: it takes the row's
+    // lock (SQLite: the write lock) and checks the epoch under it. So a password change
+    // (`accounts::change_password`, which updates the same row first) either waits for this
+    // session to commit and then revokes it, or has committed already and this inserts nothing.
+    let current = users::Entity::update_many()
+        .col_expr(
+            users::Column::CredentialEpoch,
+            Expr::col(users::Column::CredentialEpoch),
+        )
+        .filter(users::Column::Id.eq(user.id))
+        .filter(users::Column::CredentialEpoch.eq(user.credential_epoch))
+        .exec(&txn)
+        .await
+        .context("checking the credential epoch")?;
+    if current.rows_affected != 1 {
+        txn.rollback().await.context("rolling back a session")?;
+        return Ok(None);
+    }
     let now = crate::clock::now();
     let session = sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
+        user_id: Set(user.id),
         created_at: Set(now),
         last_used_at: Set(now),
         expires_at: Set(now + ttl),
@@ -49,11 +72,12 @@ pub async fn start_session<C: ConnectionTrait>(
         user_agent: Set(client.user_agent),
         ip: Set(client.ip),
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .context("inserting a session")?;
-    let token = refresh::issue(db, &session, now).await?;
-    Ok(IssuedRefreshToken { session, token })
+    let token = refresh::issue(&txn, &session, now).await?;
+    txn.commit().await.context("committing a session")?;
+    Ok(Some(IssuedRefreshToken { session, token }))
 }
 
 /// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells

@@ -27,10 +27,11 @@ const MAX_TOKEN_BYTES: usize = 128;
 pub enum RotateRefused {
     /// Unknown, malformed or expired, or its session is over.
     Invalid,
-    /// Used within the reuse grace (two tabs refreshing at once): refused, the session lives.
+    /// Used within the reuse grace and its successor not used yet (two tabs refreshing at
+    /// once): refused, the session lives.
     UsedWithinGrace,
-    /// Already used, outside the grace: a sign of theft (RFC 9700 §4.14.2). Its session has
-    /// been revoked.
+    /// Already used, outside the grace (or at a negative time difference), or its successor
+    /// already used: a sign of theft (RFC 9700 §4.14.2). Its session has been revoked.
     Reused,
 }
 
@@ -126,11 +127,16 @@ async fn refuse_unclaimed<C: ConnectionTrait + TransactionTrait>(
         .one(db)
         .await
         .context("looking up a refresh token")?;
-    let Some((session_id, used_at)) = row.and_then(|row| Some((row.session_id, row.used_at?)))
+    let Some((token_id, session_id, used_at)) =
+        row.and_then(|row| Some((row.id, row.session_id, row.used_at?)))
     else {
         return Ok(RotateRefused::Invalid);
     };
-    if policy.clock.now() - used_at < policy.reuse_grace {
+    // A negative difference (this replica's clock behind the one that used the token) proves
+    // nothing about timing, so it counts as outside the grace.
+    let since_use = policy.clock.now() - used_at;
+    let within_grace = since_use >= Duration::zero() && since_use < policy.reuse_grace;
+    if within_grace && !successor_used(db, token_id, session_id, used_at).await? {
         return Ok(RotateRefused::UsedWithinGrace);
     }
     let revoked = super::revoke(db, log, session_id).await?;
@@ -140,6 +146,28 @@ async fn refuse_unclaimed<C: ConnectionTrait + TransactionTrait>(
         "a used refresh token was presented again: session revoked"
     );
     Ok(RotateRefused::Reused)
+}
+
+/// Whether the token issued when a token was used at `used_at` has itself been used. The
+/// rotation gives the successor `created_at = used_at` (one `now`), and every later token of
+/// the session descends from it, so any used token created at or after `used_at` means the
+/// successor was used: someone holding it is already refreshing, and the late presenter of
+/// the old token is not a second tab of the same client.
+async fn successor_used<C: ConnectionTrait>(
+    db: &C,
+    token_id: Uuid,
+    session_id: Uuid,
+    used_at: DateTime<Utc>,
+) -> anyhow::Result<bool> {
+    Ok(refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::SessionId.eq(session_id))
+        .filter(refresh_tokens::Column::Id.ne(token_id))
+        .filter(refresh_tokens::Column::CreatedAt.gte(used_at))
+        .filter(refresh_tokens::Column::UsedAt.is_not_null())
+        .one(db)
+        .await
+        .context("looking for a used successor")?
+        .is_some())
 }
 
 /// A presented refresh token as it stands, looked up without consuming it (introspection and

@@ -16,6 +16,7 @@ on_both_backends!(
     lists_print_only_their_results_and_json_on_request,
     errors_are_one_line_on_stderr_with_exit_code_1,
     logs_appear_when_rust_log_asks,
+    a_revoked_declared_client_stays_revoked_until_enabled,
 );
 
 /// Runs `auth-service args…` against the app's database, with only the environment given.
@@ -161,6 +162,77 @@ async fn logs_appear_when_rust_log_asks(backend: Backend) {
     );
 }
 
+/// The status of a client_credentials request from `client_id` to the instance at `address`.
+async fn client_credentials_status(
+    app: &TestApp,
+    address: &str,
+    client_id: &str,
+    secret: &str,
+) -> u16 {
+    app.client
+        .post(format!("{address}/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// `[[clients]]` brings a declared client up to date at every start, but a revocation is the
+/// operator's: it survives a restart, and only `clients enable` lifts it.
+async fn a_revoked_declared_client_stays_revoked_until_enabled(backend: Backend) {
+    const ID: &str = "svc-01935c2e-0000-7000-8000-0000000e0ab1";
+    const SECRET: &str = "a-secret-of-at-least-thirty-two-characters";
+    let app = TestApp::spawn_with(backend, |settings| {
+        settings.clients = vec![auth_service::config::DeclaredClient {
+            client_id: ID.to_owned(),
+            name: "account purger".to_owned(),
+            scopes: "tasks:purge".to_owned(),
+            audience: None,
+            secret_env: "PURGER_SECRET".to_owned(),
+            secret: Some(secrecy::SecretString::from(SECRET)),
+        }];
+    })
+    .await;
+    assert_eq!(
+        client_credentials_status(&app, &app.address, ID, SECRET).await,
+        200
+    );
+
+    assert_eq!(
+        quiet_success(&cli(&app, &["clients", "revoke", ID], &[]).await),
+        format!("revoked {ID}\n")
+    );
+    assert_eq!(
+        client_credentials_status(&app, &app.address, ID, SECRET).await,
+        401
+    );
+    // A restart on the same database (a new instance runs the start-up upsert again).
+    let restarted = app.replica().await;
+    assert_eq!(
+        client_credentials_status(&app, &restarted, ID, SECRET).await,
+        401
+    );
+
+    assert_eq!(
+        quiet_success(&cli(&app, &["clients", "enable", ID], &[]).await),
+        format!("enabled {ID}\n")
+    );
+    assert_eq!(
+        client_credentials_status(&app, &restarted, ID, SECRET).await,
+        200
+    );
+    let again = cli(&app, &["clients", "enable", ID], &[]).await;
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains(&format!("no revoked client {ID}")),
+        "{}",
+        stderr(&again)
+    );
+}
+
 #[test]
 fn every_subcommand_has_an_example_in_its_help() {
     for args in [
@@ -174,6 +246,7 @@ fn every_subcommand_has_an_example_in_its_help() {
         vec!["clients", "create"],
         vec!["clients", "list"],
         vec!["clients", "revoke"],
+        vec!["clients", "enable"],
         vec!["clients", "rotate-secret"],
         vec!["clients", "delete"],
         vec!["outbox"],

@@ -16,6 +16,8 @@ on_both_backends!(
     revoking_an_access_token_ends_its_session,
     revocation_answers_200_for_tokens_it_does_not_know,
     introspection_reports_only_live_tokens,
+    introspection_knows_every_clients_audience,
+    an_access_token_is_inactive_from_its_exp,
     discovery_lists_endpoints_that_exist,
 );
 
@@ -561,6 +563,65 @@ async fn introspection_reports_only_live_tokens(backend: Backend) {
     );
 }
 
+/// A client with an audience of its own gets tokens naming it; introspection reports them as
+/// ours (active, with that `aud`), not as unknown tokens.
+async fn introspection_knows_every_clients_audience(backend: Backend) {
+    use secrecy::ExposeSecret;
+    let app = TestApp::spawn(backend).await;
+    let (id, secret) = app.create_client("gateway", "tokens:introspect").await;
+    let auth = Auth::Basic(&id, &secret);
+    let (db, _) = app.key_admin().await;
+    let scopes = auth_service::domain::ScopeSet::parse("tasks:read").unwrap();
+    let biller = auth_service::oauth::clients::create(&db, "biller", scopes, Some("billing-api"))
+        .await
+        .unwrap();
+    let (status, body) = service_token(
+        &app,
+        Auth::Basic(&biller.client_id, biller.secret.expose_secret()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap();
+
+    let answer = introspect(&app, auth, token).await;
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["aud"], "billing-api");
+    assert_eq!(answer["sub"], biller.client_id.as_str());
+    // And it is that client's liveness that counts.
+    auth_service::oauth::clients::revoke(&db, &biller.client_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        introspect(&app, auth, token).await,
+        json!({ "active": false })
+    );
+}
+
+/// `active` is false from `exp` on: no clock-skew leeway when the issuer reports on its own
+/// token (the service's verifier allows 60 s for validators).
+async fn an_access_token_is_inactive_from_its_exp(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, secret) = app.create_client("gateway", "tokens:introspect").await;
+    let auth = Auth::Basic(&id, &secret);
+    let user = user_tokens(&app, "expiring@example.org").await;
+    let access = user["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&app, auth, access).await["active"], true);
+
+    // The app's clock moved to the token's `exp` (the system clock, which the verifier and
+    // its leeway go by, stays where it is).
+    let exp = claims(access)["exp"].as_i64().unwrap();
+    let until_exp = exp - chrono::Utc::now().timestamp();
+    app.clock.advance(chrono::Duration::seconds(until_exp));
+    assert_eq!(
+        introspect(&app, auth, access).await,
+        json!({ "active": false })
+    );
+    // The session itself lives on: its refresh token is still active.
+    let refresh = user["refresh_token"].as_str().unwrap();
+    assert_eq!(introspect(&app, auth, refresh).await["active"], true);
+}
+
 async fn discovery_lists_endpoints_that_exist(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let secret_methods = json!(["client_secret_basic", "client_secret_post"]);
@@ -747,8 +808,8 @@ async fn rotating_a_secret_and_deleting_a_client(backend: Backend) {
 on_both_backends!(clients_declared_in_config_are_brought_up_to_date);
 
 /// `[[clients]]` in config: created at start-up with the declared id, scopes and secret; a
-/// restart with a new secret (or after a revocation) makes the database say what the
-/// deployment says again.
+/// restart with a new secret makes the database say what the deployment says again, except
+/// for a revocation, which only `clients enable` lifts (cli.rs).
 async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
     const ID: &str = "svc-01935c2e-0000-7000-8000-00000000c0de";
     let declared = |secret: &str| auth_service::config::DeclaredClient {
@@ -766,13 +827,25 @@ async fn clients_declared_in_config_are_brought_up_to_date(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "tasks:purge");
 
-    // Revoked by hand, then "restarted" with a rotated secret: active again, new secret only.
+    // Revoked by hand, then "restarted" with a rotated secret: still revoked, and once
+    // enabled, the new secret only.
     let (db, _) = app.key_admin().await;
     assert!(auth_service::oauth::clients::revoke(&db, ID).await.unwrap());
     let second = "another-secret-of-at-least-thirty-two-chars";
     auth_service::oauth::clients::upsert_declared(&db, &declared(second))
         .await
         .unwrap();
+    assert_invalid_client(
+        post_form(
+            &app,
+            "/oauth/token",
+            Auth::Basic(ID, second),
+            &[("grant_type", "client_credentials")],
+        )
+        .await,
+    )
+    .await;
+    assert!(auth_service::oauth::clients::enable(&db, ID).await.unwrap());
     let (status, _) = service_token(&app, Auth::Basic(ID, second), None).await;
     assert_eq!(status, 200);
     let grant = [("grant_type", "client_credentials")];

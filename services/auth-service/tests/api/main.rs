@@ -11,6 +11,7 @@ mod keys;
 mod limits;
 mod oauth;
 mod openapi;
+mod retention;
 mod rotation;
 mod sessions;
 mod throttling;

@@ -12,9 +12,12 @@ on_both_backends!(
     sign_out_ends_the_session,
     sessions_are_listed_and_revoked_individually,
     password_change_revokes_every_other_session,
+    sign_ins_racing_a_password_change_leave_no_session_alive,
     with_no_grace_a_reused_refresh_token_revokes_its_family,
     reuse_after_the_default_grace_revokes_the_session,
     reuse_within_the_default_grace_keeps_the_session,
+    reuse_within_the_grace_after_the_successor_was_used_revokes_the_session,
+    reuse_at_a_negative_time_since_use_revokes_the_session,
     concurrent_refreshes_of_one_token_have_one_winner,
     the_revocation_feed_long_polls,
 );
@@ -282,6 +285,93 @@ async fn password_change_revokes_every_other_session(backend: Backend) {
     );
 }
 
+/// Sign-ins with the old password, running while the password changes: each either commits
+/// its session before the change (which then revokes it) or finds the credential epoch moved
+/// and answers 401. None is left alive afterwards, whatever the interleaving.
+async fn sign_ins_racing_a_password_change_leave_no_session_alive(backend: Backend) {
+    const RACERS: usize = 32;
+    let app = TestApp::spawn_with(backend, |s| {
+        // Racers that lose answer 401, counted as failures: no lockout may hide the race.
+        s.throttle.account_max_failures = 1000;
+        s.throttle.ip_max_failures = 1000;
+    })
+    .await;
+    let email = "racing@example.org";
+    let owner: Value = app.sign_up(email).await.json().await.unwrap();
+    let access = field(&owner, "access_token").to_owned();
+
+    // Sign-ins arrive one every few milliseconds, before, during and after the change, so
+    // some read the old hash while the change is still hashing the new one.
+    let sign_in = |url: String| {
+        tokio::spawn(async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "email": email, "password": PASSWORD }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        })
+    };
+    let mut racers = Vec::new();
+    let mut change = None;
+    for n in 0..RACERS {
+        racers.push(sign_in(app.url("/api/auth/sign-in")));
+        if n == 3 {
+            let request = reqwest::Client::new()
+                .post(app.url("/api/auth/password"))
+                .bearer_auth(&access)
+                .json(&json!({
+                    "current_password": PASSWORD,
+                    "new_password": "a brand new passphrase",
+                }));
+            change = Some(tokio::spawn(async move { request.send().await.unwrap() }));
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let changed = change.unwrap().await.unwrap();
+    assert_eq!(changed.status().as_u16(), 204);
+
+    let mut signed_in = Vec::new();
+    for racer in racers {
+        let (status, body) = racer.await.unwrap();
+        match status {
+            200 => signed_in.push(body),
+            401 => assert_eq!(
+                body["type"], "urn:taskgate:problem:invalid-credentials",
+                "{body}"
+            ),
+            other => panic!("a racing sign-in answered {other}: {body}"),
+        }
+    }
+    for body in &signed_in {
+        problem_of(
+            refresh(&app, field(body, "refresh_token")).await,
+            401,
+            "invalid-refresh-token",
+        )
+        .await;
+    }
+    let list: Value = app
+        .get_authed("/api/auth/sessions", &access)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let live: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|session| session["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        live,
+        [sid_of(&access)],
+        "only the changer's own session lives"
+    );
+}
+
 /// The token response of a sign-up, and of the refresh that used its refresh token.
 async fn signed_up_and_refreshed(app: &TestApp, email: &str) -> (Value, Value) {
     let first: Value = app.sign_up(email).await.json().await.unwrap();
@@ -336,6 +426,42 @@ async fn reuse_after_the_default_grace_revokes_the_session(backend: Backend) {
 
     app.clock.advance(chrono::Duration::seconds(3));
     problem_of(refresh(&app, used).await, 401, "invalid-refresh-token").await;
+    assert_session_ended(&app, &first, &second).await;
+}
+
+/// Within the grace, but the successor has already been used (refreshed with): whoever
+/// presents the old token is not a second tab of that client, so the session ends.
+async fn reuse_within_the_grace_after_the_successor_was_used_revokes_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (first, second) = signed_up_and_refreshed(&app, "successor@example.org").await;
+    let third: Value = refresh(&app, field(&second, "refresh_token"))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    problem_of(
+        refresh(&app, field(&first, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
+    assert_session_ended(&app, &first, &third).await;
+}
+
+/// The replica judging the reuse has a clock behind the one that used the token: a negative
+/// time since use is outside the grace, not inside it.
+async fn reuse_at_a_negative_time_since_use_revokes_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (first, second) = signed_up_and_refreshed(&app, "skewed@example.org").await;
+
+    app.clock.advance(chrono::Duration::seconds(-1));
+    problem_of(
+        refresh(&app, field(&first, "refresh_token")).await,
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
     assert_session_ended(&app, &first, &second).await;
 }
 

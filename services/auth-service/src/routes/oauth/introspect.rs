@@ -80,7 +80,12 @@ pub async fn introspect(
     let presented =
         authorize_and_identify(&state, &verifier, &req, form, TOKENS_INTROSPECT).await?;
     let answer = match presented {
-        PresentedToken::Access(claims) if access_token_is_live(&state, &claims).await? => {
+        // Active until `exp` exactly: the verifier's clock-skew leeway is for validators
+        // comparing with their own clocks, not for the issuer reporting on its own token.
+        PresentedToken::Access(claims)
+            if claims.exp > state.clock.now().timestamp()
+                && access_token_is_live(&state, &claims).await? =>
+        {
             access_token_answer(&claims)
         }
         PresentedToken::Refresh(status) if status.active => IntrospectionResponse {

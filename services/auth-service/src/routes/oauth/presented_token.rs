@@ -2,13 +2,14 @@
 //! one of our access tokens (verified with the service's own `Verifier`), or nothing we know.
 
 use actix_web::{HttpRequest, web};
-use auth_core::{AccessClaims, Verifier};
+use auth_core::{AccessClaims, TokenError, Verifier};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{OAuthError, client_auth};
 
+use crate::oauth::clients;
 use crate::routes::AppState;
 use crate::sessions::refresh::{self, RefreshTokenStatus};
 
@@ -51,7 +52,8 @@ pub async fn authorize_and_identify(
 
 pub enum PresentedToken {
     Refresh(RefreshTokenStatus),
-    /// Signed by us, for our audience, unexpired (its session may since have ended).
+    /// Signed by us, for the default audience or a client's, unexpired within the verifier's
+    /// leeway (its session may since have ended).
     Access(Box<AccessClaims>),
     Unknown,
 }
@@ -65,14 +67,14 @@ pub async fn identify(
     hint: Option<&str>,
 ) -> anyhow::Result<PresentedToken> {
     if hint == Some("access_token") {
-        if let Some(claims) = as_access_token(verifier, token).await {
+        if let Some(claims) = as_access_token(state, verifier, token).await? {
             return Ok(PresentedToken::Access(claims));
         }
         return as_refresh_token(state, token).await;
     }
     match as_refresh_token(state, token).await? {
-        PresentedToken::Unknown => Ok(as_access_token(verifier, token)
-            .await
+        PresentedToken::Unknown => Ok(as_access_token(state, verifier, token)
+            .await?
             .map_or(PresentedToken::Unknown, PresentedToken::Access)),
         found => Ok(found),
     }
@@ -87,11 +89,40 @@ async fn as_refresh_token(
         .map_or(PresentedToken::Unknown, PresentedToken::Refresh))
 }
 
-async fn as_access_token(verifier: &Verifier, token: &SecretString) -> Option<Box<AccessClaims>> {
+async fn as_access_token(
+    state: &AppState,
+    verifier: &Verifier,
+    token: &SecretString,
+) -> anyhow::Result<Option<Box<AccessClaims>>> {
     // Refresh tokens have no dots: skip the verifier for them.
     let raw = token.expose_secret();
     if !raw.contains('.') {
-        return None;
+        return Ok(None);
     }
-    verifier.verify(raw).await.ok().map(Box::new)
+    match verifier.verify(raw).await {
+        Ok(claims) => Ok(Some(Box::new(claims))),
+        Err(TokenError::WrongAudience) => for_client_audience(state, verifier, raw).await,
+        Err(_) => Ok(None),
+    }
+}
+
+/// The service's verifier expects the default audience, but a client with an audience of its
+/// own gets tokens naming it (`clients create --audience`): ours all the same. Each audience
+/// some client has is tried with the same rules and keys (a handful at most, and only for a
+/// token signed by us whose audience is not the default).
+async fn for_client_audience(
+    state: &AppState,
+    verifier: &Verifier,
+    raw: &str,
+) -> anyhow::Result<Option<Box<AccessClaims>>> {
+    let jwks = state.keys.current().jwks.clone();
+    for audience in clients::audiences(&state.db).await? {
+        let mut config = verifier.config().clone();
+        config.audience = audience;
+        config.verified_token_cache_size = 0;
+        if let Ok(claims) = Verifier::from_jwks(config, jwks.clone()).verify(raw).await {
+            return Ok(Some(Box::new(claims)));
+        }
+    }
+    Ok(None)
 }
