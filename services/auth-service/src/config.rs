@@ -33,6 +33,7 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     pub passwords: PasswordSettings,
     pub purge: PurgeSettings,
+    pub revocation_feed: RevocationFeedSettings,
     /// OAuth clients declared by the deployment (`[[clients]]` in `config/auth-service.toml`
     /// only: the `config` crate cannot express a list of tables in environment variables),
     /// created or brought up to date at start-up.
@@ -86,6 +87,24 @@ impl Default for PurgeSettings {
             poll_interval_ms: 500,
             retry_base_ms: 1000,
             retry_max_secs: 300,
+        }
+    }
+}
+
+/// The revocation feed (`GET /api/auth/revocations`, `sessions::revocation_log`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevocationFeedSettings {
+    /// Long-polls one replica holds open at once; past it a poll gets 503 + `Retry-After`.
+    /// A held poll costs a socket and a few KiB, never a database connection (one listener
+    /// per replica wakes them all). Validators hold about one each.
+    pub max_long_polls: usize,
+}
+
+impl Default for RevocationFeedSettings {
+    fn default() -> Self {
+        Self {
+            max_long_polls: 10_000,
         }
     }
 }
@@ -185,6 +204,7 @@ impl Default for Settings {
             throttle: ThrottleSettings::default(),
             passwords: PasswordSettings::default(),
             purge: PurgeSettings::default(),
+            revocation_feed: RevocationFeedSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -265,6 +285,10 @@ impl Settings {
                 && (1..=86_400).contains(&self.purge.retry_max_secs),
             "AUTH__PURGE__POLL_INTERVAL_MS (10–60000), RETRY_BASE_MS (10–600000) and \
              RETRY_MAX_SECS (1–86400) are out of range"
+        );
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&self.revocation_feed.max_long_polls),
+            "AUTH__REVOCATION_FEED__MAX_LONG_POLLS must be between 1 and 1000000"
         );
         anyhow::ensure!(
             (1..=256).contains(&self.passwords.max_concurrent_hashes()),

@@ -300,11 +300,8 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
 /// The session ids in a full snapshot of the revocation feed.
 async fn revoked_sessions(app: &TestApp) -> Vec<String> {
     let feed: Value = app
-        .client
-        .get(app.url("/api/auth/revocations"))
-        .send()
+        .get_feed("")
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

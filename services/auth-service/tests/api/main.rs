@@ -10,6 +10,7 @@ mod configuration;
 mod keys;
 mod oauth;
 mod openapi;
+mod revocation_feed;
 mod rotation;
 mod sessions;
 mod throttling;
