@@ -597,7 +597,8 @@ async fn discovery_lists_endpoints_that_exist(backend: Backend) {
                 "tasks:write",
                 "tasks:purge",
                 "tokens:revoke",
-                "tokens:introspect"
+                "tokens:introspect",
+                "revocations:read"
             ])
         );
         assert_eq!(
