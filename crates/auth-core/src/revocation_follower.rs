@@ -87,7 +87,13 @@ impl RevocationFollower {
         let (first_done, mut first_done_rx) = watch::channel(false);
         let feed = RevocationFeed::new(feed_url);
         let token = client.map(|client| ServiceToken::new(client, REVOCATIONS_READ));
-        tokio::spawn(follow(Arc::clone(&shared), feed, token, stopped, first_done));
+        tokio::spawn(follow(
+            Arc::clone(&shared),
+            feed,
+            token,
+            stopped,
+            first_done,
+        ));
         // Err means the first attempt is still running or the task ended; both are fine here.
         let _ =
             tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first_done_rx.wait_for(|done| *done)).await;

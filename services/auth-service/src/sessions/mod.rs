@@ -61,7 +61,8 @@ pub async fn start_session<C: ConnectionTrait>(
 /// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
 /// every validator to refuse its access tokens. True if it was live until now. The session's
 /// end and its feed entry are one transaction: a session is never ended without validators
-/// hearing of it (a failed write leaves it live, and the caller can try again).
+/// hearing of it (a failed write leaves it live, and the caller can try again). `db` is not
+/// itself a transaction: the feed's listener is woken when this one commits.
 pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,

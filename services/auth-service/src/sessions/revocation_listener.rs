@@ -62,12 +62,8 @@ impl RevocationListener {
     /// Reads after every wake, for as long as it runs; on Postgres a second task listens for
     /// other replicas' commits.
     pub async fn run(self) {
-        let listening = service_database::is_postgres(&self.db).then(|| {
-            tokio::spawn(listen_for_commits(
-                self.db.clone(),
-                Arc::clone(&self.news),
-            ))
-        });
+        let listening = service_database::is_postgres(&self.db)
+            .then(|| tokio::spawn(listen_for_commits(self.db.clone(), Arc::clone(&self.news))));
         // Aborts the listening task when this one is aborted (the server stopping).
         let _listening = listening.map(AbortOnDrop);
         let mut seen: Option<i64> = None;

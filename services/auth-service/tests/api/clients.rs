@@ -299,12 +299,7 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
 
 /// The session ids in a full snapshot of the revocation feed.
 async fn revoked_sessions(app: &TestApp) -> Vec<String> {
-    let feed: Value = app
-        .get_feed("")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let feed: Value = app.get_feed("").await.json().await.unwrap();
     feed["sessions"]
         .as_array()
         .unwrap()

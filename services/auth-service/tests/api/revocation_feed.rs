@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use service_database::{on_both_backends, on_postgres_only};
 use service_database::testing::Backend;
+use service_database::{on_both_backends, on_postgres_only};
 use service_runtime::testing::{eventually, gauge};
 
 use crate::helpers::{PASSWORD, TestApp, problem_of};
@@ -98,7 +98,12 @@ async fn the_feed_needs_a_service_token_with_revocations_read(backend: Backend) 
     problem_of(forged, 401, "invalid-token").await;
 
     // A user's token is not a service's, and a service without the scope may not read it.
-    let user: Value = app.sign_up("reader@example.org").await.json().await.unwrap();
+    let user: Value = app
+        .sign_up("reader@example.org")
+        .await
+        .json()
+        .await
+        .unwrap();
     let user_token = user["access_token"].as_str().unwrap();
     let as_user = app.get_authed("/api/auth/revocations", user_token).await;
     problem_of(as_user, 403, "insufficient-scope").await;
@@ -106,7 +111,10 @@ async fn the_feed_needs_a_service_token_with_revocations_read(backend: Backend) 
     let without_scope = app.get_authed("/api/auth/revocations", &purger).await;
     let body = problem_of(without_scope, 403, "insufficient-scope").await;
     assert!(
-        body["detail"].as_str().unwrap().contains("revocations:read"),
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("revocations:read"),
         "{body}"
     );
 
@@ -122,7 +130,10 @@ async fn a_paged_snapshot_holds_every_entry(backend: Backend) {
 
     let mut pages = Vec::new();
     let mut page: Value = app.get_feed("?limit=2").await.json().await.unwrap();
-    assert_eq!(page["reset"], true, "the first page replaces what a follower holds");
+    assert_eq!(
+        page["reset"], true,
+        "the first page replaces what a follower holds"
+    );
     loop {
         assert!(sessions_of(&page).len() <= 2, "{page}");
         pages.push(page.clone());
@@ -169,9 +180,7 @@ async fn past_the_cap_a_long_poll_gets_503_with_retry_after(backend: Backend) {
     })
     .await;
 
-    let turned_away = app
-        .get_feed(&format!("?since={cursor}&wait=30"))
-        .await;
+    let turned_away = app.get_feed(&format!("?since={cursor}&wait=30")).await;
     assert_eq!(
         turned_away
             .headers()
@@ -199,9 +208,11 @@ async fn past_the_cap_a_long_poll_gets_503_with_retry_after(backend: Backend) {
     .await;
     let cursor = head(&app).await;
     let again = long_poll(&app, &app.client, &token, &cursor);
-    eventually(Duration::from_secs(10), "a new long-poll held", async || {
-        gauge(&app.address, WAITING).await == 1.0
-    })
+    eventually(
+        Duration::from_secs(10),
+        "a new long-poll held",
+        async || gauge(&app.address, WAITING).await == 1.0,
+    )
     .await;
     again.abort();
 }
@@ -256,7 +267,7 @@ async fn two_thousand_idle_long_polls_leave_the_pool_and_sign_in_alone(backend: 
         let response = poll.await.unwrap();
         assert_eq!(response.status().as_u16(), 200);
         let page: Value = response.json().await.unwrap();
-        assert_eq!(sessions_of(&page), [sid.clone()]);
+        assert_eq!(sessions_of(&page), std::slice::from_ref(&sid));
     }
     assert_eq!(gauge(&app.address, WAITING).await, 0.0);
 }
@@ -265,7 +276,12 @@ async fn two_thousand_idle_long_polls_leave_the_pool_and_sign_in_alone(backend: 
 /// the deletion commits).
 async fn a_long_poll_wakes_for_an_account_deletion(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let user: Value = app.sign_up("leaving@example.org").await.json().await.unwrap();
+    let user: Value = app
+        .sign_up("leaving@example.org")
+        .await
+        .json()
+        .await
+        .unwrap();
     let access = user["access_token"].as_str().unwrap();
     let token = app.feed_token().await.to_owned();
     let cursor = head(&app).await;
