@@ -106,7 +106,13 @@ auth_pid=$!
 pids+=("$auth_pid")
 wait_ready auth-service "http://127.0.0.1:$auth_port/readyz" "$auth_pid"
 
+# The tasks-service reads the revocation feed as an OAuth client of its own, as in production.
+feed_client=$(AUTH__DATA_DIR="$work/auth" AUTH__DATABASE__URL="$db_url" \
+  "$target_dir/release/auth-service" clients create --name "revocation follower (bench)" \
+  --scope revocations:read)
 TASKS__HTTP__PORT=$tasks_port \
+  TASKS__AUTH__FEED_CLIENT_ID=$(printf '%s\n' "$feed_client" | sed -n 's/^client_id: *//p') \
+  TASKS__AUTH__FEED_CLIENT_SECRET=$(printf '%s\n' "$feed_client" | sed -n 's/^client_secret: *//p') \
   TASKS__DATA_DIR="$work/tasks" \
   TASKS__DATABASE__URL="$db_url" \
   TASKS__DATABASE__MAX_CONNECTIONS=$pool \

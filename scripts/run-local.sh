@@ -32,22 +32,27 @@ PY
   return 1
 }
 
-# Account deletion reaches the tasks-service as a real OAuth client with `tasks:purge`. Its
-# credentials are made once, on the first run, and kept (mode 600) beside the SQLite files.
+# Two services talk to each other as real OAuth clients: account deletion reaches the
+# tasks-service with `tasks:purge`, and the tasks-service reads the revocation feed with
+# `revocations:read`. Each client's credentials are made once, on the first run, and kept
+# (mode 600) beside the SQLite files.
 mkdir -p data
-purge_env=data/purge-client.env
-if [ ! -s "$purge_env" ]; then
-  created=$("$target_dir/debug/auth-service" clients create --name "account purger (make run)" \
-    --scope tasks:purge)
-  client_id=$(printf '%s\n' "$created" | sed -n 's/^client_id: *//p')
-  client_secret=$(printf '%s\n' "$created" | sed -n 's/^client_secret: *//p')
-  (umask 077 && printf 'AUTH__PURGE__CLIENT_ID=%s\nAUTH__PURGE__CLIENT_SECRET=%s\n' \
-    "$client_id" "$client_secret" >"$purge_env")
-fi
-set -a
-# shellcheck disable=SC1090
-. "$purge_env"
-set +a
+client_env() { # file name scope id_variable secret_variable
+  if [ ! -s "$1" ]; then
+    created=$("$target_dir/debug/auth-service" clients create --name "$2" --scope "$3")
+    client_id=$(printf '%s\n' "$created" | sed -n 's/^client_id: *//p')
+    client_secret=$(printf '%s\n' "$created" | sed -n 's/^client_secret: *//p')
+    (umask 077 && printf '%s=%s\n%s=%s\n' "$4" "$client_id" "$5" "$client_secret" >"$1")
+  fi
+  set -a
+  # shellcheck disable=SC1090
+  . "$1"
+  set +a
+}
+client_env data/purge-client.env "account purger (make run)" tasks:purge \
+  AUTH__PURGE__CLIENT_ID AUTH__PURGE__CLIENT_SECRET
+client_env data/feed-client.env "revocation follower (make run)" revocations:read \
+  TASKS__AUTH__FEED_CLIENT_ID TASKS__AUTH__FEED_CLIENT_SECRET
 export AUTH__PURGE__TASKS_URL=${AUTH__PURGE__TASKS_URL:-http://127.0.0.1:$tasks_port}
 
 "$target_dir/debug/auth-service" &

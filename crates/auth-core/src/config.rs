@@ -53,11 +53,25 @@ pub struct VerifierConfig {
     /// its tokens. Followed by [`crate::Verifier::connect_trusted`] only (not by
     /// `Verifier::from_jwks`).
     pub revocation_feed_url: Option<String>,
+    /// The OAuth client the revocation feed is read as: the follower gets a
+    /// `client_credentials` token with the `revocations:read` scope and renews it before it
+    /// expires. `None`: the feed is polled without a token (our auth-service answers 401).
+    pub revocation_feed_client: Option<FeedClient>,
     /// How many of this issuer's tokens that passed every check are remembered (keyed by a
     /// digest of the whole token), so a token presented again skips signature verification.
     /// Expiry, revocation and the key's presence are still checked on every use (see
     /// `verified_token_cache`). 0 disables the cache.
     pub verified_token_cache_size: usize,
+}
+
+/// A confidential OAuth client (RFC 6749 §4.4): where it asks for tokens and its
+/// credentials. The secret is only exposed to build the token request.
+#[derive(Debug, Clone)]
+pub struct FeedClient {
+    /// The issuer's token endpoint, e.g. `https://auth.example/oauth/token`.
+    pub token_url: String,
+    pub client_id: String,
+    pub client_secret: secrecy::SecretString,
 }
 
 /// How an issuer's subjects map to the user ids the services store data under.
@@ -89,6 +103,7 @@ impl VerifierConfig {
             default_scopes: Vec::new(),
             user_ids: UserIdSource::Subject,
             revocation_feed_url: None,
+            revocation_feed_client: None,
             verified_token_cache_size: DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
         }
     }

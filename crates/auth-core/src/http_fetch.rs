@@ -17,6 +17,8 @@ pub(crate) enum FetchError {
     Json(#[from] serde_json::Error),
     #[error("discovery document names issuer {found:?}, expected {expected:?}")]
     IssuerMismatch { found: String, expected: String },
+    #[error("getting a service token failed: {0}")]
+    Token(String),
     #[error("the key set has no usable keys")]
     NoUsableKeys,
 }

@@ -29,6 +29,7 @@ mod revocation_feed;
 mod revocation_follower;
 mod revocation_set;
 pub mod scopes;
+mod service_token;
 mod trusted_issuer;
 #[cfg(feature = "test-support")]
 pub mod unverified;
@@ -38,7 +39,7 @@ mod verifier;
 
 pub use claims::*;
 pub use config::{
-    DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, MAX_LEEWAY_SECS, UserIdSource, VerifierConfig,
+    DEFAULT_VERIFIED_TOKEN_CACHE_SIZE, FeedClient, MAX_LEEWAY_SECS, UserIdSource, VerifierConfig,
 };
 pub use error::TokenError;
 #[cfg(feature = "actix")]

@@ -6,7 +6,10 @@
 //!
 //! Without `since` (or with a cursor the issuer no longer knows) the answer is `reset: true`
 //! and a snapshot of every unexpired entry; otherwise only newer entries, held up to `wait`
-//! seconds until there is one. The cursor is opaque and passed back verbatim.
+//! seconds until there is one. Either is paged: `more: true` says the answer stopped at the
+//! page limit, and the rest follows from `since` = `cursor` (a snapshot's later pages arrive as
+//! increments). The cursor is opaque and passed back verbatim. Our auth-service requires a
+//! service token with `revocations:read` (`Authorization: Bearer`).
 
 use std::time::Duration;
 
@@ -31,6 +34,9 @@ pub(crate) struct FeedPage {
     pub cursor: String,
     #[serde(default)]
     pub reset: bool,
+    /// The answer was cut at the page limit: ask again at once with `since` = `cursor`.
+    #[serde(default)]
+    pub more: bool,
     #[serde(default)]
     sessions: Vec<RevokedSession>,
     #[serde(default)]
@@ -98,13 +104,21 @@ impl RevocationFeed {
         &self.url
     }
 
-    /// Without a cursor: the snapshot. With one: a long poll for what came after it.
-    pub(crate) async fn poll(&self, since: Option<&str>) -> Result<FeedPage, FetchError> {
+    /// Without a cursor: the snapshot's first page. With one: a long poll for what came after
+    /// it. `bearer`: the service token the feed is read with.
+    pub(crate) async fn poll(
+        &self,
+        since: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Result<FeedPage, FetchError> {
         let client = self
             .client
             .as_ref()
             .map_err(|e| FetchError::NoClient(e.clone()))?;
         let mut request = client.get(&self.url).header(ACCEPT, "application/json");
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
         if let Some(cursor) = since {
             let wait = LONG_POLL_WAIT_SECS.to_string();
             request = request.query(&[("since", cursor), ("wait", wait.as_str())]);

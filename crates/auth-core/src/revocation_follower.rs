@@ -9,13 +9,16 @@ use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, watch};
 
 use crate::clock::unix_now;
+use crate::config::FeedClient;
 use crate::http_fetch::FetchError;
 use crate::revocation_feed::RevocationFeed;
 use crate::revocation_set::RevocationSet;
+use crate::scopes::REVOCATIONS_READ;
+use crate::service_token::ServiceToken;
 
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(250);
 const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
-/// Start-up waits this long at most for the first snapshot, so tokens revoked before we started
+/// Start-up waits this long at most for the first snapshot (all its pages), so tokens revoked before we started
 /// are refused from the first request, without an unreachable feed holding up start-up.
 const FIRST_SNAPSHOT_WAIT: Duration = Duration::from_secs(5);
 /// The least time between polls that brought nothing new (or a reset): an issuer that answers
@@ -70,7 +73,11 @@ struct Health {
 
 impl RevocationFollower {
     /// Spawns the follower on the current tokio runtime and waits briefly for the snapshot.
-    pub(crate) async fn start(feed_url: &str, leeway: Duration) -> RevocationFollower {
+    pub(crate) async fn start(
+        feed_url: &str,
+        client: Option<FeedClient>,
+        leeway: Duration,
+    ) -> RevocationFollower {
         let shared = Arc::new(Shared {
             set: RwLock::new(RevocationSet::default()),
             health: Mutex::new(Health::default()),
@@ -79,7 +86,14 @@ impl RevocationFollower {
         let (stop, stopped) = oneshot::channel();
         let (first_done, mut first_done_rx) = watch::channel(false);
         let feed = RevocationFeed::new(feed_url);
-        tokio::spawn(follow(Arc::clone(&shared), feed, stopped, first_done));
+        let token = client.map(|client| ServiceToken::new(client, REVOCATIONS_READ));
+        tokio::spawn(follow(
+            Arc::clone(&shared),
+            feed,
+            token,
+            stopped,
+            first_done,
+        ));
         // Err means the first attempt is still running or the task ended; both are fine here.
         let _ =
             tokio::time::timeout(FIRST_SNAPSHOT_WAIT, first_done_rx.wait_for(|done| *done)).await;
@@ -128,11 +142,32 @@ impl Shared {
     }
 }
 
+/// One poll with a service token when a client is configured (asking for a fresh one when
+/// the feed refuses it).
+async fn poll(
+    feed: &RevocationFeed,
+    token: &mut Option<ServiceToken>,
+    since: Option<&str>,
+) -> Result<crate::revocation_feed::FeedPage, FetchError> {
+    let bearer = match token {
+        Some(token) => Some(token.bearer().await?),
+        None => None,
+    };
+    let result = feed.poll(since, bearer.as_deref()).await;
+    if let (Err(FetchError::Status(status)), Some(token)) = (&result, token)
+        && *status == reqwest::StatusCode::UNAUTHORIZED
+    {
+        token.forget();
+    }
+    result
+}
+
 /// The follower loop. Polls back to back while the feed answers; on failure waits 250 ms,
 /// doubling to 30 s. Logs once when an outage starts and once when it ends.
 async fn follow(
     shared: Arc<Shared>,
     feed: RevocationFeed,
+    mut token: Option<ServiceToken>,
     mut stop: oneshot::Receiver<()>,
     first_done: watch::Sender<bool>,
 ) {
@@ -143,16 +178,18 @@ async fn follow(
         let started = Instant::now();
         let result = tokio::select! {
             _ = &mut stop => return,
-            result = feed.poll(cursor.as_deref()) => result,
+            result = poll(&feed, &mut token, cursor.as_deref()) => result,
         };
+        let mut caught_up = true;
         let pause = match result {
             Ok(page) => {
                 let first = cursor.is_none();
-                // After the first snapshot the long polls start at once, and an increment with
-                // entries may have more behind it. Anything else (nothing new, or a reset of a
+                // After the first snapshot page the long polls start at once, and so does the
+                // next page of a cut answer. Anything else (nothing new, or a reset of a
                 // cursor we held) is paced, so a server that ignores `wait` or `since` cannot
                 // turn this into a busy loop.
-                let poll_again_now = first || (!page.reset && !page.is_empty());
+                let poll_again_now = first || page.more || (!page.reset && !page.is_empty());
+                caught_up = !page.more;
                 // Without a cursor the answer is a snapshot whatever `reset` says.
                 let reset = page.reset || first;
                 apply(&shared, &page, reset);
@@ -182,7 +219,11 @@ async fn follow(
                 }
                 // A client error on a long poll may mean the server rejects our cursor: start
                 // over with a snapshot rather than repeating the same request forever.
-                if matches!(error, FetchError::Status(status) if status.is_client_error()) {
+                // (401 and 403 are about the token, not the cursor.)
+                if matches!(error, FetchError::Status(status) if status.is_client_error()
+                    && status != reqwest::StatusCode::UNAUTHORIZED
+                    && status != reqwest::StatusCode::FORBIDDEN)
+                {
                     cursor = None;
                 }
                 shared.record(Err(message));
@@ -191,7 +232,10 @@ async fn follow(
                 pause
             }
         };
-        first_done.send_replace(true);
+        // Start-up waits for the whole snapshot, or for the first failure.
+        if caught_up {
+            first_done.send_replace(true);
+        }
         if !pause.is_zero() {
             tokio::select! {
                 _ = &mut stop => return,

@@ -16,13 +16,19 @@ pub const TOKENS_REVOKE: &str = "tokens:revoke";
 /// it, never implied by another scope.
 pub const TOKENS_INTROSPECT: &str = "tokens:introspect";
 
+/// Read the auth-service's revocation feed (`GET /api/auth/revocations`): which sessions
+/// ended and which users were deleted, and when. For validators (the tasks-service), never
+/// granted to a user session.
+pub const REVOCATIONS_READ: &str = "revocations:read";
+
 /// Every scope the auth-service can grant, in canonical order.
-pub const ALL: [&str; 5] = [
+pub const ALL: [&str; 6] = [
     TASKS_READ,
     TASKS_WRITE,
     TASKS_PURGE,
     TOKENS_REVOKE,
     TOKENS_INTROSPECT,
+    REVOCATIONS_READ,
 ];
 
 /// What a first-party user session is granted.
@@ -51,5 +57,6 @@ mod tests {
         assert!(!USER.contains(&TASKS_PURGE));
         assert!(!USER.contains(&TOKENS_REVOKE));
         assert!(!USER.contains(&TOKENS_INTROSPECT));
+        assert!(!USER.contains(&REVOCATIONS_READ));
     }
 }

@@ -139,7 +139,14 @@ impl TrustedIssuer {
             }
         };
         let revocations = match &self.config.revocation_feed_url {
-            Some(url) => Some(RevocationFollower::start(url, self.config.leeway).await),
+            Some(url) => Some(
+                RevocationFollower::start(
+                    url,
+                    self.config.revocation_feed_client.clone(),
+                    self.config.leeway,
+                )
+                .await,
+            ),
             None => None,
         };
         Ok(IssuerVerifier::new(self.config, keys, revocations))

@@ -34,6 +34,7 @@ pub struct Settings {
     pub passwords: PasswordSettings,
     pub purge: PurgeSettings,
     pub retention: RetentionSettings,
+    pub revocation_feed: RevocationFeedSettings,
     /// OAuth clients declared by the deployment (`[[clients]]` in `config/auth-service.toml`
     /// only: the `config` crate cannot express a list of tables in environment variables),
     /// created or brought up to date at start-up.
@@ -109,6 +110,24 @@ impl Default for RetentionSettings {
         Self {
             keep_secs: 30 * 24 * 60 * 60,
             batch_size: 1000,
+        }
+    }
+}
+
+/// The revocation feed (`GET /api/auth/revocations`, `sessions::revocation_log`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RevocationFeedSettings {
+    /// Long-polls one replica holds open at once; past it a poll gets 503 + `Retry-After`.
+    /// A held poll costs a socket and a few KiB, never a database connection (one listener
+    /// per replica wakes them all). Validators hold about one each.
+    pub max_long_polls: usize,
+}
+
+impl Default for RevocationFeedSettings {
+    fn default() -> Self {
+        Self {
+            max_long_polls: 10_000,
         }
     }
 }
@@ -209,6 +228,7 @@ impl Default for Settings {
             passwords: PasswordSettings::default(),
             purge: PurgeSettings::default(),
             retention: RetentionSettings::default(),
+            revocation_feed: RevocationFeedSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -289,6 +309,10 @@ impl Settings {
                 && (1..=86_400).contains(&self.purge.retry_max_secs),
             "AUTH__PURGE__POLL_INTERVAL_MS (10–60000), RETRY_BASE_MS (10–600000) and \
              RETRY_MAX_SECS (1–86400) are out of range"
+        );
+        anyhow::ensure!(
+            (1..=1_000_000).contains(&self.revocation_feed.max_long_polls),
+            "AUTH__REVOCATION_FEED__MAX_LONG_POLLS must be between 1 and 1000000"
         );
         anyhow::ensure!(
             (1..=256).contains(&self.passwords.max_concurrent_hashes()),

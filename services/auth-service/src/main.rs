@@ -90,7 +90,7 @@ enum ClientsAction {
         #[arg(long)]
         name: String,
         /// Space-separated scopes it may be granted: tasks:read tasks:write tasks:purge
-        /// tokens:revoke tokens:introspect.
+        /// tokens:revoke tokens:introspect revocations:read.
         #[arg(long, alias = "scopes")]
         scope: String,
         /// The `aud` of its tokens: the service it calls (default: AUTH__TOKENS__AUDIENCE).

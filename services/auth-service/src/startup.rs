@@ -75,6 +75,11 @@ impl Application {
         let clock = Clock::default();
 
         let mut workers = Workers::default();
+        let revocations = RevocationLog::new(
+            settings.tokens.access_ttl_secs,
+            settings.revocation_feed.max_long_polls,
+        );
+        workers.start_revocation_listener(revocations.listener(db.clone()));
         workers.start_housekeeping(
             Housekeeping {
                 db: db.clone(),
@@ -108,7 +113,7 @@ impl Application {
             tokens,
             session_ttl: seconds(settings.tokens.session_ttl_secs)?,
             secure_cookies: settings.secure_cookies(),
-            revocations: RevocationLog::new(settings.tokens.access_ttl_secs),
+            revocations,
             refresh_reuse_grace: seconds(settings.tokens.refresh_reuse_grace_secs)?,
             throttle: SignInThrottle::new(settings.throttle.clone(), clock.clone()),
             clock: clock.clone(),

@@ -6,6 +6,8 @@
 //!   [`crate::retention`]).
 //! - Purge delivery, every `AUTH__PURGE__POLL_INTERVAL_MS`: deliver due account deletions to
 //!   the tasks-service ([`crate::account_deletion::delivery`]).
+//! - The revocation listener: reads the log once per wake and wakes the feed's long-polls
+//!   ([`crate::sessions::revocation_listener`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::account_deletion::delivery::PurgeDelivery;
 use crate::retention::{self, Retention};
+use crate::sessions::revocation_listener::RevocationListener;
 use crate::sessions::revocation_log;
 use crate::tokens::key_store::KeyStore;
 use crate::tokens::master_key::MasterKey;
@@ -48,6 +51,12 @@ impl Workers {
                 }
             }
         }));
+    }
+
+    /// Wakes the revocation feed's long-polls when entries are written (here or, on Postgres,
+    /// by any replica).
+    pub fn start_revocation_listener(&mut self, listener: RevocationListener) {
+        self.0.push(tokio::spawn(listener.run()));
     }
 
     /// Delivers due account deletions every `period`.

@@ -7,13 +7,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_core::{Algorithm, Claim, TrustedIssuer, UserIdSource, VerifierConfig};
+use auth_core::{Algorithm, Claim, FeedClient, TrustedIssuer, UserIdSource, VerifierConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
 
 /// Where the auth-service publishes its revocation feed, relative to its issuer URL.
 const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";
+/// Where the auth-service issues tokens (`client_credentials`), relative to its issuer URL.
+const TOKEN_PATH: &str = "/oauth/token";
 /// RFC 7518 §3.2: an HS256 key shorter than the hash output weakens it.
 const MIN_SHARED_SECRET_BYTES: usize = 32;
 
@@ -77,6 +79,12 @@ pub struct AuthSettings {
     /// The primary issuer's revocation feed. Unset: `{issuer_url}/api/auth/revocations`; set
     /// to an empty string to follow none (e.g. a primary issuer without a feed).
     pub revocation_feed_url: Option<String>,
+    /// The OAuth client the feed is read as (`auth-service clients create --scope
+    /// revocations:read`): the service gets a `client_credentials` token from
+    /// `{issuer_url}/oauth/token` and renews it before it expires. Both or neither.
+    pub feed_client_id: Option<String>,
+    #[serde(serialize_with = "redacted")]
+    pub feed_client_secret: Option<SecretString>,
     /// How many verified access tokens each trusted issuer remembers, so a token presented
     /// again skips its signature check (expiry, key and revocation are still checked on every
     /// request). Under a kilobyte each; 0 turns the cache off.
@@ -170,6 +178,8 @@ impl Default for AuthSettings {
             audience: "tasks-api".into(),
             leeway_secs: 60,
             revocation_feed_url: None,
+            feed_client_id: None,
+            feed_client_secret: None,
             verified_token_cache_size: auth_core::DEFAULT_VERIFIED_TOKEN_CACHE_SIZE,
             extra_issuers: Vec::new(),
             hs256: Hs256Settings::default(),
@@ -228,6 +238,11 @@ impl AuthSettings {
                 "TASKS__AUTH__REVOCATION_FEED_URL must be an http(s) URL, or empty to disable it"
             );
         }
+        anyhow::ensure!(
+            self.feed_client_id.is_some() == self.feed_client_secret.is_some(),
+            "TASKS__AUTH__FEED_CLIENT_ID and TASKS__AUTH__FEED_CLIENT_SECRET go together: set both \
+             or neither"
+        );
         for (index, extra) in self.extra_issuers.iter().enumerate() {
             let name = format!("auth.extra_issuers[{index}] ({:?})", extra.issuer_url);
             anyhow::ensure!(
@@ -258,6 +273,7 @@ impl AuthSettings {
         primary.leeway = leeway;
         primary.verified_token_cache_size = self.verified_token_cache_size;
         primary.revocation_feed_url = self.revocation_feed_url();
+        primary.revocation_feed_client = self.feed_client();
         let mut issuers = vec![TrustedIssuer::jwks(primary)];
 
         for extra in &self.extra_issuers {
@@ -288,6 +304,15 @@ impl AuthSettings {
             issuers.push(TrustedIssuer::shared_secret(config, secret.clone()));
         }
         issuers
+    }
+
+    /// The client the feed is read as, when one is configured.
+    pub fn feed_client(&self) -> Option<FeedClient> {
+        Some(FeedClient {
+            token_url: format!("{}{TOKEN_PATH}", self.issuer_url.trim_end_matches('/')),
+            client_id: self.feed_client_id.clone()?,
+            client_secret: self.feed_client_secret.clone()?,
+        })
     }
 
     /// The primary issuer's feed: configured, or the auth-service's conventional path.
@@ -438,6 +463,26 @@ mod tests {
         let primary = auth.trusted_issuers().remove(0);
         assert_eq!(primary.config().issuer, "http://auth.example");
         assert_eq!(primary.config().revocation_feed_url, None);
+    }
+
+    #[test]
+    fn the_feed_client_needs_both_its_id_and_secret_and_asks_the_issuers_token_endpoint() {
+        let mut auth = AuthSettings {
+            issuer_url: "http://auth.example/".into(),
+            feed_client_id: Some("svc-1".into()),
+            ..AuthSettings::default()
+        };
+        let err = auth.validate().unwrap_err().to_string();
+        assert!(err.starts_with("TASKS__AUTH__FEED_CLIENT_ID and TASKS__AUTH__FEED_CLIENT_SECRET"));
+        assert!(auth.feed_client().is_none());
+        auth.feed_client_secret = Some(SecretString::from("s".repeat(43)));
+        auth.validate().unwrap();
+        let primary = auth.trusted_issuers().remove(0);
+        let client = primary.config().revocation_feed_client.clone().unwrap();
+        assert_eq!(client.token_url, "http://auth.example/oauth/token");
+        assert_eq!(client.client_id, "svc-1");
+        // The secret never shows in the settings' debug output.
+        assert!(!format!("{auth:?}").contains(&"s".repeat(43)));
     }
 
     #[test]

@@ -74,6 +74,13 @@ async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
             );
         }
     }
+    if settings.auth.revocation_feed_url().is_some() && settings.auth.feed_client().is_none() {
+        tracing::warn!(
+            "no TASKS__AUTH__FEED_CLIENT_ID / TASKS__AUTH__FEED_CLIENT_SECRET: the revocation \
+             feed is read without a token, and our auth-service refuses that (create a client \
+             with `auth-service clients create --scope revocations:read`)"
+        );
+    }
     let verifier = Verifier::connect_trusted(issuers)
         .await
         .context("configuring the trusted token issuers")?;
@@ -83,6 +90,10 @@ async fn connect_verifier(settings: &Settings) -> anyhow::Result<Verifier> {
             audience = %config.audience,
             algorithms = ?config.algorithms,
             revocation_feed = config.revocation_feed_url.as_deref().unwrap_or("none"),
+            feed_client = config
+                .revocation_feed_client
+                .as_ref()
+                .map_or("none", |client| client.client_id.as_str()),
             verified_token_cache = config.verified_token_cache_size,
             "trusting access tokens from this issuer"
         );

@@ -70,6 +70,8 @@ pub async fn delete_account<C: ConnectionTrait + TransactionTrait>(
     txn.commit()
         .await
         .context("committing an account deletion")?;
+    // Only now: woken before the commit, the listener would read the log without the cut-off.
+    revocations.committed();
     tracing::info!(%user_id, "deleted an account");
     Ok(true)
 }

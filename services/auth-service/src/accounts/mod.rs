@@ -105,5 +105,8 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
         }
     }
     txn.commit().await.context("committing a password change")?;
+    // Each revoke above ran in a savepoint, and its wake-up came before this commit: the feed's
+    // listener must look again now that the entries are visible.
+    revocations.committed();
     Ok(())
 }

@@ -11,6 +11,9 @@ use crate::sessions::refresh::RotateError;
 
 /// What a 503 for an unreachable database tells the client to wait.
 const DATABASE_RETRY_AFTER_SECS: u32 = 2;
+/// How long a long-poll turned away at the cap waits (the `FeedBusy` message says it too):
+/// long enough for held polls to end, short enough that a follower does not fall far behind.
+const FEED_BUSY_RETRY_AFTER_SECS: u64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -35,6 +38,9 @@ pub enum ApiError {
     SessionNotFound,
     #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
+    /// `AUTH__REVOCATION_FEED__MAX_LONG_POLLS` are held already.
+    #[error("this replica holds as many revocation-feed long-polls as it may; retry in 5 s")]
+    FeedBusy,
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -78,6 +84,13 @@ impl ApiError {
                     DATABASE_RETRY_AFTER_SECS,
                 )
             }
+            Self::FeedBusy => Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "feed-busy",
+                "Too many long-polls",
+            )
+            .with_detail(detail)
+            .with_header(RETRY_AFTER, HeaderValue::from(FEED_BUSY_RETRY_AFTER_SECS)),
             Self::Unexpected(_) => Problem::internal(),
         }
     }

@@ -1,9 +1,9 @@
 //! `GET /metrics`: Prometheus text exposition of what an operator must see. So far the
 //! account-deletion outbox (a growing `undelivered` or oldest age means the tasks-service is
-//! not receiving purges) and the revocation feed's waiting long-polls (about one per
-//! validator replica following the feed). A scrape does bounded work whatever the tables
-//! hold: counts stop at `account_deletion::METRICS_COUNT_CAP`, the oldest record is one index
-//! entry, and the long-polls are an in-memory counter.
+//! not receiving purges), the revocation feed's held long-polls (about one per validator
+//! replica following the feed) and the database pool's connections in use. A scrape does
+//! bounded work whatever the tables hold: counts stop at `account_deletion::METRICS_COUNT_CAP`,
+//! the oldest record is one index entry, the long-polls and the pool are in-memory counters.
 
 use actix_web::{HttpResponse, get, web};
 use std::fmt::Write;
@@ -46,8 +46,13 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
         ),
         (
             "taskgate_revocation_feed_waiting_polls",
-            "Revocation-feed long-polls waiting for an entry on this replica now.",
+            "Revocation-feed long-polls held open on this replica now.",
             state.revocations.waiting().to_string(),
+        ),
+        (
+            "taskgate_database_pool_connections_in_use",
+            "Pooled database connections checked out on this replica now.",
+            crate::database::pool_in_use(&state.db).to_string(),
         ),
     ] {
         // Writing to a String cannot fail.

@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::entities::{sessions, users};
 
 pub mod refresh;
+pub mod revocation_listener;
 pub mod revocation_log;
 
 use revocation_log::RevocationLog;
@@ -81,24 +82,32 @@ pub async fn start_session<C: ConnectionTrait + TransactionTrait>(
 }
 
 /// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
-/// every validator to refuse its access tokens. True if it was live until now.
+/// every validator to refuse its access tokens. True if it was live until now. The session's
+/// end and its feed entry are one transaction: a session is never ended without validators
+/// hearing of it (a failed write leaves it live, and the caller can try again). `db` is not
+/// itself a transaction: the feed's listener is woken when this one commits.
 pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,
     session_id: Uuid,
 ) -> anyhow::Result<bool> {
+    let txn = db.begin().await.context("starting a session revocation")?;
     let now = crate::clock::now();
     let updated = sessions::Entity::update_many()
         .col_expr(sessions::Column::RevokedAt, Expr::value(now))
         .filter(sessions::Column::Id.eq(session_id))
         .filter(sessions::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&txn)
         .await
         .context("revoking a session")?;
     if updated.rows_affected == 0 {
         return Ok(false);
     }
-    log.record_session(db, session_id).await?;
+    log.record_session(&txn, session_id).await?;
+    txn.commit()
+        .await
+        .context("committing a session revocation")?;
+    log.committed();
     Ok(true)
 }
 

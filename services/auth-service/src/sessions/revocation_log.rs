@@ -3,46 +3,51 @@
 //! access token it concerns has expired. Validators follow it (long-poll) and refuse those tokens in memory, so a sign-out
 //! takes effect everywhere within about a second without a call per request.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionSession,
 };
 use serde::Serialize;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
+use super::revocation_listener::{CHANNEL, News, RevocationListener, Tail};
 use crate::entities::revocations;
 
 /// Arbitrary, fixed: the Postgres advisory lock that orders appends to the log.
 const APPEND_LOCK_ID: i64 = 0x7461_736b_7265_766b; // "taskrevk"
 const KIND_SESSION: &str = "session";
 const KIND_USER: &str = "user";
-/// An answer holds at most this many entries; a follower asks again for the rest.
-const MAX_ENTRIES_PER_ANSWER: u64 = 1000;
-/// How often a waiting long-poll re-reads the log, for entries written by another replica
-/// (this process's own writes wake it at once).
-const CROSS_REPLICA_POLL: Duration = Duration::from_millis(500);
+/// An answer holds at most this many entries (and by default this many); a follower asks
+/// again at once for the rest (`more`).
+pub const MAX_ENTRIES_PER_ANSWER: u64 = 1000;
 
-/// Writes entries and wakes the long-polls waiting for them.
+/// Writes entries, and answers the feed: snapshots, increments and long-polls.
 pub struct RevocationLog {
-    wake: Notify,
     /// How long an entry must live: the longest access token lifetime plus validator leeway.
     entry_ttl: chrono::Duration,
-    /// Long-polls waiting for an entry right now (`/metrics`).
-    waiting: AtomicUsize,
+    /// What the replica's one listener read last, and its wake-up.
+    news: Arc<News>,
+    /// Long-polls held open right now (`/metrics`), at most `max_long_polls`.
+    long_polls: AtomicUsize,
+    max_long_polls: usize,
 }
 
 #[derive(Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FeedPage {
     /// Pass it back as `since` to get only newer entries.
     pub cursor: String,
-    /// True when this is a full snapshot: replace what you hold instead of adding to it.
+    /// True when this is a full snapshot (or its first page): replace what you hold instead
+    /// of adding to it.
     pub reset: bool,
+    /// True when the answer stopped at the page limit: ask again at once with `since` =
+    /// `cursor` for the rest (the next pages of a snapshot arrive this way, `reset: false`).
+    pub more: bool,
     pub sessions: Vec<SessionEntry>,
     pub users: Vec<UserEntry>,
 }
@@ -63,55 +68,95 @@ pub struct UserEntry {
     pub expires_at: i64,
 }
 
+/// One long-poll's place under the cap, given back when the request ends (answered, or
+/// cancelled because the client went away).
+pub struct LongPoll<'a>(&'a AtomicUsize);
+
+impl Drop for LongPoll<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 impl RevocationLog {
     /// A log whose entries outlive the tokens they concern (at most `access_ttl_secs` old) by
-    /// the largest leeway any validator may allow.
-    pub fn new(access_ttl_secs: u64) -> Self {
+    /// the largest leeway any validator may allow, holding at most `max_long_polls` at once.
+    pub fn new(access_ttl_secs: u64, max_long_polls: usize) -> Self {
         let secs = access_ttl_secs.saturating_add(auth_core::MAX_LEEWAY_SECS);
         Self {
-            wake: Notify::new(),
             entry_ttl: chrono::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX)),
-            waiting: AtomicUsize::new(0),
+            news: Arc::new(News::default()),
+            long_polls: AtomicUsize::new(0),
+            max_long_polls,
         }
     }
 
-    /// How many long-polls are waiting for a new entry now.
-    pub fn waiting(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+    /// The replica's listener, which the workers run: until it runs, long-polls read the
+    /// table themselves once and then wait for their deadline.
+    pub fn listener(&self, db: DatabaseConnection) -> RevocationListener {
+        RevocationListener {
+            db,
+            news: Arc::clone(&self.news),
+        }
     }
 
-    pub async fn record_session<C: ConnectionTrait + TransactionTrait>(
+    /// How many long-polls are held open now.
+    pub fn waiting(&self) -> usize {
+        self.long_polls.load(Ordering::Relaxed)
+    }
+
+    /// A place for one more long-poll, or `None` when `max_long_polls` are held already.
+    pub fn hold_long_poll(&self) -> Option<LongPoll<'_>> {
+        self.long_polls
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |held| {
+                (held < self.max_long_polls).then_some(held + 1)
+            })
+            .ok()
+            .map(|_| LongPoll(&self.long_polls))
+    }
+
+    /// Records a session's end in `txn` (a transaction: the entry commits with the change it
+    /// announces, or not at all). After committing it, call [`Self::committed`].
+    pub async fn record_session<T: ConnectionTrait + TransactionSession>(
         &self,
-        db: &C,
+        txn: &T,
         session_id: Uuid,
     ) -> anyhow::Result<()> {
-        self.insert(db, KIND_SESSION, session_id, None).await
+        self.insert(txn, KIND_SESSION, session_id, None).await
     }
 
-    /// Every token of `user_id` issued before now is refused (account deletion).
-    pub async fn record_user_cutoff<C: ConnectionTrait + TransactionTrait>(
+    /// Every token of `user_id` issued before now is refused (account deletion). After
+    /// committing `txn`, call [`Self::committed`].
+    pub async fn record_user_cutoff<T: ConnectionTrait + TransactionSession>(
         &self,
-        db: &C,
+        txn: &T,
         user_id: Uuid,
     ) -> anyhow::Result<()> {
         // `iat` has whole seconds: round up so a token issued earlier in this second is covered.
         let now = crate::clock::now();
         let not_before = DateTime::from_timestamp(now.timestamp() + 1, 0).unwrap_or(now);
-        self.insert(db, KIND_USER, user_id, Some(not_before)).await
+        self.insert(txn, KIND_USER, user_id, Some(not_before)).await
+    }
+
+    /// Wakes this replica's listener after a transaction that recorded entries has committed
+    /// (never before: it would read the log without them and go back to sleep). On Postgres
+    /// the `NOTIFY` sent in the transaction wakes every replica too; this saves the round trip.
+    pub fn committed(&self) {
+        self.news.wake.notify_one();
     }
 
     /// On Postgres, ids come from a sequence when the insert runs but become visible when its
     /// transaction commits, so a follower at cursor N could see N+2 before N+1 commits and
     /// skip it. A transaction-scoped advisory lock makes entries commit in id order.
-    async fn insert<C: ConnectionTrait + TransactionTrait>(
+    async fn insert<T: ConnectionTrait + TransactionSession>(
         &self,
-        db: &C,
+        txn: &T,
         kind: &str,
         subject: Uuid,
         not_before: Option<DateTime<Utc>>,
     ) -> anyhow::Result<()> {
-        let txn = db.begin().await.context("starting a revocation")?;
-        if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let postgres = txn.get_database_backend() == sea_orm::DbBackend::Postgres;
+        if postgres {
             txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({APPEND_LOCK_ID})"))
                 .await
                 .context("ordering revocations")?;
@@ -125,59 +170,70 @@ impl RevocationLog {
             expires_at: Set(now + self.entry_ttl),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .context("recording a revocation")?;
-        txn.commit().await.context("committing a revocation")?;
-        self.wake.notify_waiters();
+        if postgres {
+            // Delivered to every listening replica when (and only if) the transaction commits.
+            txn.execute_unprepared(&format!("SELECT pg_notify('{CHANNEL}', '')"))
+                .await
+                .context("announcing a revocation")?;
+        }
         Ok(())
     }
 
     /// Entries after `since` (or everything live, with `reset`, when `since` is absent or not
-    /// a cursor this log knows), waiting up to `wait` for the first one to arrive.
+    /// a cursor this log knows), at most `limit`, waiting up to `wait` for the first one to
+    /// arrive. While it waits it holds no database connection and reads nothing: the
+    /// listener's read wakes it, and a follower that was at the head is answered from that.
     pub async fn read<C: ConnectionTrait>(
         &self,
         db: &C,
         since: Option<&str>,
         wait: Duration,
+        limit: u64,
     ) -> anyhow::Result<FeedPage> {
-        let newest = newest_id(db).await?;
+        let limit = limit.clamp(1, MAX_ENTRIES_PER_ANSWER);
+        let deadline = tokio::time::Instant::now() + wait;
+        // Subscribed before reading, so news published after the read still wakes us.
+        let mut news = self.news.tail.subscribe();
+        let known = news.borrow_and_update().clone();
         let since = since
             .and_then(|raw| raw.parse::<i64>().ok())
-            .filter(|&id| id >= 0 && id <= newest);
-        let Some(since) = since else {
-            return snapshot(db, newest).await;
-        };
-        let deadline = tokio::time::Instant::now() + wait;
-        loop {
-            // Registered before reading, so a write between the read and the wait still wakes us.
-            let woken = self.wake.notified();
-            let page = entries_after(db, since).await?;
-            let now = tokio::time::Instant::now();
-            if !page.sessions.is_empty() || !page.users.is_empty() || now >= deadline {
-                return Ok(page);
+            .filter(|&id| id >= 0);
+        let since = match (since, known) {
+            (None, _) => return snapshot(db, limit).await,
+            // At the head the listener knows: nothing to read.
+            (Some(since), Some(tail)) if since == tail.newest => since,
+            (Some(since), _) => {
+                if since > newest_id(db).await? {
+                    return snapshot(db, limit).await;
+                }
+                let page = entries_after(db, since, limit).await?;
+                if page.cursor != since.to_string() {
+                    return Ok(page);
+                }
+                since
             }
-            let nap = CROSS_REPLICA_POLL.min(deadline - now);
-            let _waiting = Waiting::count(&self.waiting);
-            let _ = tokio::time::timeout(nap, woken).await;
+        };
+        loop {
+            let woken = tokio::time::timeout_at(deadline, news.changed()).await;
+            if !matches!(woken, Ok(Ok(()))) {
+                // The deadline (or the listener is gone): nothing new.
+                return Ok(page(Vec::new(), since, false, false));
+            }
+            let Some(tail) = news.borrow_and_update().clone() else {
+                continue;
+            };
+            if tail.newest <= since {
+                continue;
+            }
+            if tail.after <= since {
+                return Ok(from_tail(&tail, since, limit));
+            }
+            // Further behind than the listener's last read: one read of our own.
+            return entries_after(db, since, limit).await;
         }
-    }
-}
-
-/// Counts one waiting long-poll for as long as it lives (dropped when the wait ends, or when
-/// the client goes away and the request is cancelled).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn count(waiting: &'a AtomicUsize) -> Self {
-        waiting.fetch_add(1, Ordering::Relaxed);
-        Self(waiting)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -191,7 +247,7 @@ pub async fn prune<C: ConnectionTrait>(db: &C) -> anyhow::Result<u64> {
     Ok(result.rows_affected)
 }
 
-async fn newest_id<C: ConnectionTrait>(db: &C) -> anyhow::Result<i64> {
+pub(super) async fn newest_id<C: ConnectionTrait>(db: &C) -> anyhow::Result<i64> {
     let newest: Option<i64> = revocations::Entity::find()
         .select_only()
         .column_as(revocations::Column::Id.max(), "newest")
@@ -203,33 +259,74 @@ async fn newest_id<C: ConnectionTrait>(db: &C) -> anyhow::Result<i64> {
     Ok(newest.unwrap_or(0))
 }
 
-async fn snapshot<C: ConnectionTrait>(db: &C, newest: i64) -> anyhow::Result<FeedPage> {
-    let rows = revocations::Entity::find()
+/// The first `limit` live entries; the rest follow as increments from its cursor.
+async fn snapshot<C: ConnectionTrait>(db: &C, limit: u64) -> anyhow::Result<FeedPage> {
+    let newest = newest_id(db).await?;
+    let mut rows = revocations::Entity::find()
         .filter(revocations::Column::Id.lte(newest))
+        .filter(revocations::Column::ExpiresAt.gt(Utc::now()))
         .order_by_asc(revocations::Column::Id)
+        .limit(limit + 1)
         .all(db)
         .await
         .context("reading revocations")?;
-    Ok(page(rows, newest, true))
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let cursor = match rows.last() {
+        Some(last) if more => last.id,
+        _ => newest,
+    };
+    Ok(page(rows, cursor, true, more))
 }
 
-async fn entries_after<C: ConnectionTrait>(db: &C, since: i64) -> anyhow::Result<FeedPage> {
+async fn entries_after<C: ConnectionTrait>(
+    db: &C,
+    since: i64,
+    limit: u64,
+) -> anyhow::Result<FeedPage> {
     let rows = revocations::Entity::find()
         .filter(revocations::Column::Id.gt(since))
         .order_by_asc(revocations::Column::Id)
-        .limit(MAX_ENTRIES_PER_ANSWER)
+        .limit(limit + 1)
         .all(db)
         .await
         .context("reading revocations")?;
-    let cursor = rows.last().map_or(since, |row| row.id);
-    Ok(page(rows, cursor, false))
+    Ok(increment(rows, since, since, limit))
 }
 
-fn page(rows: Vec<revocations::Model>, cursor: i64, reset: bool) -> FeedPage {
+/// The listener's rows after `since`: everything up to `tail.newest` is in them.
+fn from_tail(tail: &Tail, since: i64, limit: u64) -> FeedPage {
+    let rows = tail
+        .rows
+        .iter()
+        .filter(|row| row.id > since)
+        .take(usize::try_from(limit + 1).unwrap_or(usize::MAX))
+        .cloned()
+        .collect();
+    increment(rows, since, tail.newest, limit)
+}
+
+/// Up to `limit + 1` rows after `since`, ordered by id: at most `limit` of them, and `more`
+/// if there was one beyond. Without more, the log is read up to `read_up_to` at least.
+fn increment(
+    mut rows: Vec<revocations::Model>,
+    since: i64,
+    read_up_to: i64,
+    limit: u64,
+) -> FeedPage {
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let last = rows.last().map_or(since, |row| row.id);
+    let cursor = if more { last } else { last.max(read_up_to) };
+    page(rows, cursor, false, more)
+}
+
+fn page(rows: Vec<revocations::Model>, cursor: i64, reset: bool, more: bool) -> FeedPage {
     let now = Utc::now();
     let mut page = FeedPage {
         cursor: cursor.to_string(),
         reset,
+        more,
         sessions: Vec::new(),
         users: Vec::new(),
     };

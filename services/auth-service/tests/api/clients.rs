@@ -301,15 +301,7 @@ async fn bad_client_authentication_is_invalid_client(backend: Backend) {
 
 /// The session ids in a full snapshot of the revocation feed.
 async fn revoked_sessions(app: &TestApp) -> Vec<String> {
-    let feed: Value = app
-        .client
-        .get(app.url("/api/auth/revocations"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let feed: Value = app.get_feed("").await.json().await.unwrap();
     feed["sessions"]
         .as_array()
         .unwrap()
@@ -661,7 +653,8 @@ async fn discovery_lists_endpoints_that_exist(backend: Backend) {
                 "tasks:write",
                 "tasks:purge",
                 "tokens:revoke",
-                "tokens:introspect"
+                "tokens:introspect",
+                "revocations:read"
             ])
         );
         assert_eq!(

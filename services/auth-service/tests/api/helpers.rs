@@ -15,6 +15,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's clock: `app.clock.advance(…)` lets a lockout or grace period pass at once.
     pub clock: Clock,
+    /// A `revocations:read` service token, made on first use (`feed_token`).
+    feed_token: tokio::sync::OnceCell<String>,
     _db: TestDatabase,
 }
 
@@ -44,6 +46,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             clock,
+            feed_token: tokio::sync::OnceCell::new(),
             _db: db,
         }
     }
@@ -82,6 +85,36 @@ impl TestApp {
             .unwrap();
         let secret = secrecy::ExposeSecret::expose_secret(&created.secret).to_owned();
         (created.client_id, secret)
+    }
+
+    /// A client_credentials token for a new client allowed `scopes`, from `/oauth/token`.
+    pub async fn service_token(&self, scopes: &str) -> String {
+        let (client_id, secret) = self.create_client("test service", scopes).await;
+        let response = self
+            .client
+            .post(self.url("/oauth/token"))
+            .basic_auth(&client_id, Some(&secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status().as_u16(), 200);
+        let body: Value = response.json().await.expect("token response");
+        body["access_token"].as_str().expect("a token").to_owned()
+    }
+
+    /// The service token the revocation feed is read with (`revocations:read`), as a
+    /// validator holds it.
+    pub async fn feed_token(&self) -> &str {
+        self.feed_token
+            .get_or_init(|| self.service_token("revocations:read"))
+            .await
+    }
+
+    /// `GET /api/auth/revocations{query}` with the feed token.
+    pub async fn get_feed(&self, query: &str) -> reqwest::Response {
+        let path = format!("/api/auth/revocations{query}");
+        self.get_authed(&path, self.feed_token().await).await
     }
 
     pub fn url(&self, path: &str) -> String {

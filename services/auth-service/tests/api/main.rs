@@ -12,6 +12,7 @@ mod limits;
 mod oauth;
 mod openapi;
 mod retention;
+mod revocation_feed;
 mod rotation;
 mod sessions;
 mod throttling;

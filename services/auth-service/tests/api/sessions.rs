@@ -45,12 +45,7 @@ fn field<'a>(body: &'a Value, name: &str) -> &'a str {
 }
 
 async fn feed(app: &TestApp, query: &str) -> Value {
-    let response = app
-        .client
-        .get(app.url(&format!("/api/auth/revocations{query}")))
-        .send()
-        .await
-        .unwrap();
+    let response = app.get_feed(query).await;
     assert_eq!(response.status().as_u16(), 200);
     response.json().await.unwrap()
 }
@@ -561,9 +556,11 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
     let poll = {
         let url = app.url(&format!("/api/auth/revocations?since={cursor}&wait=20"));
         let client = app.client.clone();
+        let token = app.feed_token().await.to_owned();
         tokio::spawn(async move {
             client
                 .get(url)
+                .bearer_auth(token)
                 .send()
                 .await
                 .unwrap()
@@ -595,12 +592,7 @@ async fn the_revocation_feed_long_polls(backend: Backend) {
     assert!(feed_has_session(&page, &sid_of(&access)));
     assert_ne!(page["cursor"], cursor.as_str());
 
-    let bad = app
-        .client
-        .get(app.url("/api/auth/revocations?bogus=1"))
-        .send()
-        .await
-        .unwrap();
+    let bad = app.get_feed("?bogus=1").await;
     let body = problem_of(bad, 400, "bad-request").await;
     let detail = body["detail"].as_str().unwrap();
     assert!(detail.contains("bogus"), "{detail}");

@@ -151,6 +151,18 @@ impl TestApp {
         let mut auth_settings =
             auth_service::config::Settings::for_tests(db.dir(), db.url_for("auth"));
         customize_auth(&mut auth_settings);
+        // The tasks-service reads the revocation feed as a client of its own, as `make run`
+        // sets it up.
+        let feed_client = {
+            let admin = auth_service::database::open(&auth_settings).await.unwrap();
+            let scopes = auth_service::domain::ScopeSet::parse("revocations:read").unwrap();
+            let client =
+                auth_service::oauth::clients::create(&admin, "revocation follower", scopes, None)
+                    .await
+                    .unwrap();
+            let _ = admin.close().await;
+            client
+        };
         // The tasks-service's port is chosen before it starts, so the auth-service can be told
         // where to deliver purges.
         let tasks_port = if purge != Purge::Off {
@@ -193,6 +205,8 @@ impl TestApp {
         tasks_settings.database.url = Some(db.url_for("tasks"));
         tasks_settings.database.max_connections = 5;
         tasks_settings.auth.issuer_url = issuer.clone();
+        tasks_settings.auth.feed_client_id = Some(feed_client.client_id);
+        tasks_settings.auth.feed_client_secret = Some(feed_client.secret);
         customize(&mut tasks_settings);
         let tasks_address = if purge == Purge::OnWithTasksServiceDown {
             format!("http://127.0.0.1:{tasks_port}")
