@@ -4,12 +4,14 @@
 mod helpers;
 
 mod accounts;
+mod client_addresses;
 mod cli;
 mod clients;
 mod configuration;
 mod keys;
 mod oauth;
 mod openapi;
+mod passwords;
 mod rotation;
 mod sessions;
 mod throttling;
