@@ -22,10 +22,9 @@ async fn refused(response: reqwest::Response, field: &str, says: &str) {
 async fn sign_up_refuses_common_passwords_and_the_email(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let sign_up = |email: &str, password: &str| {
-        app.post_json(
-            "/api/auth/sign-up",
-            &json!({ "email": email, "password": password }),
-        )
+        let body = json!({ "email": email, "password": password });
+        let app = &app;
+        async move { app.post_json("/api/auth/sign-up", &body).await }
     };
     // On the list, in any case.
     for common in ["password1", "Password123", "QWERTYUIOP", "iloveyou!"] {
