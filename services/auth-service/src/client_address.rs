@@ -174,7 +174,11 @@ mod tests {
 
     fn proxies(header: ForwardedHeader) -> TrustedProxies {
         TrustedProxies::parse(
-            &["10.0.0.0/8".into(), "2001:db8:ffff::/48".into(), "127.0.0.1".into()],
+            &[
+                "10.0.0.0/8".into(),
+                "2001:db8:ffff::/48".into(),
+                "127.0.0.1".into(),
+            ],
             header,
         )
         .unwrap()
@@ -216,7 +220,10 @@ mod tests {
             ip("2001:db8::1")
         );
         // Only proxies: the left-most is the origin.
-        assert_eq!(client(xff, "10.0.0.1", &["10.0.0.3, 10.0.0.2"]), ip("10.0.0.3"));
+        assert_eq!(
+            client(xff, "10.0.0.1", &["10.0.0.3, 10.0.0.2"]),
+            ip("10.0.0.3")
+        );
         // The Forwarded header is not read in this mode.
         assert_eq!(client(xff, "10.0.0.1", &[]), ip("10.0.0.1"));
     }
@@ -224,12 +231,14 @@ mod tests {
     #[test]
     fn forwarded_the_rightmost_untrusted_for() {
         let fwd = ForwardedHeader::Forwarded;
-        let lines = [
-            r#"for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https, For=10.0.0.2"#,
-        ];
+        let lines = [r#"for=1.1.1.1, for="[2001:db8:cafe::17]:4711";proto=https, For=10.0.0.2"#];
         assert_eq!(client(fwd, "10.0.0.1", &lines), ip("2001:db8:cafe::17"));
         assert_eq!(
-            client(fwd, "10.0.0.1", &["proto=http;for=\"192.0.2.60:80\";by=10.0.0.1"]),
+            client(
+                fwd,
+                "10.0.0.1",
+                &["proto=http;for=\"192.0.2.60:80\";by=10.0.0.1"]
+            ),
             ip("192.0.2.60")
         );
     }
@@ -237,7 +246,13 @@ mod tests {
     #[test]
     fn malformed_entries_fall_back_to_the_peer() {
         let xff = ForwardedHeader::XForwardedFor;
-        for bad in ["unknown", "198.51.100.7, garbage", "198.51.100.7,,10.0.0.2", "", "[::1"] {
+        for bad in [
+            "unknown",
+            "198.51.100.7, garbage",
+            "198.51.100.7,,10.0.0.2",
+            "",
+            "[::1",
+        ] {
             assert_eq!(client(xff, "10.0.0.1", &[bad]), ip("10.0.0.1"), "{bad:?}");
         }
         let fwd = ForwardedHeader::Forwarded;

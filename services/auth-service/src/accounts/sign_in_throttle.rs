@@ -229,10 +229,7 @@ pub(super) async fn count_attempt<C: ConnectionTrait>(
     sign_in_failures::Entity::update_many()
         .col_expr(
             sign_in_failures::Column::Failures,
-            sea_orm::sea_query::ExprTrait::add(
-                Expr::col(sign_in_failures::Column::Failures),
-                1,
-            ),
+            sea_orm::sea_query::ExprTrait::add(Expr::col(sign_in_failures::Column::Failures), 1),
         )
         .filter(sign_in_failures::Column::Key.eq(key))
         .exec_with_returning(db)

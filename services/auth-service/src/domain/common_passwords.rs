@@ -38,7 +38,13 @@ mod tests {
 
     #[test]
     fn compares_case_insensitively() {
-        for common in ["password", "PASSWORD", "Password1", "iloveyou!", "QWERTYUIOP"] {
+        for common in [
+            "password",
+            "PASSWORD",
+            "Password1",
+            "iloveyou!",
+            "QWERTYUIOP",
+        ] {
             assert!(contains(common), "{common}");
         }
         assert!(!contains("correct horse battery staple"));

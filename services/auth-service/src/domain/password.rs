@@ -81,15 +81,18 @@ mod tests {
         assert_eq!(parse(&longest), Ok(longest));
         assert_eq!(parse(&"x".repeat(129)), Err(PasswordError::TooLong));
         // No composition rules: spaces and emoji are fine.
-        assert_eq!(
-            parse("correct horse 🐎").as_deref(),
-            Ok("correct horse 🐎")
-        );
+        assert_eq!(parse("correct horse 🐎").as_deref(), Ok("correct horse 🐎"));
     }
 
     #[test]
     fn refuses_common_passwords_in_any_case() {
-        for common in ["password", "Password1", "  QWERTY123 ", "iloveyou!", "12345678"] {
+        for common in [
+            "password",
+            "Password1",
+            "  QWERTY123 ",
+            "iloveyou!",
+            "12345678",
+        ] {
             assert_eq!(parse(common), Err(PasswordError::Common), "{common:?}");
         }
     }

@@ -4,8 +4,8 @@
 mod helpers;
 
 mod accounts;
-mod client_addresses;
 mod cli;
+mod client_addresses;
 mod clients;
 mod configuration;
 mod keys;

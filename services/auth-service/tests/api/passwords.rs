@@ -28,9 +28,18 @@ async fn sign_up_refuses_common_passwords_and_the_email(backend: Backend) {
     };
     // On the list, in any case.
     for common in ["password1", "Password123", "QWERTYUIOP", "iloveyou!"] {
-        refused(sign_up("carol@example.org", common).await, "password", "too common").await;
+        refused(
+            sign_up("carol@example.org", common).await,
+            "password",
+            "too common",
+        )
+        .await;
     }
-    for same in ["Carol.Jones@Example.org", "carol.jones@example.org", "CAROL.JONES"] {
+    for same in [
+        "Carol.Jones@Example.org",
+        "carol.jones@example.org",
+        "CAROL.JONES",
+    ] {
         refused(
             sign_up("Carol.Jones@example.org", same).await,
             "password",
@@ -47,12 +56,7 @@ async fn sign_up_refuses_common_passwords_and_the_email(backend: Backend) {
 
 async fn password_change_refuses_common_passwords_and_the_email(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let tokens: Value = app
-        .sign_up("dave@example.org")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = app.sign_up("dave@example.org").await.json().await.unwrap();
     let access = tokens["access_token"].as_str().unwrap().to_owned();
     let change = |new: &str| {
         app.client
@@ -61,9 +65,24 @@ async fn password_change_refuses_common_passwords_and_the_email(backend: Backend
             .json(&json!({ "current_password": PASSWORD, "new_password": new }))
             .send()
     };
-    refused(change("Sunshine1").await.unwrap(), "new_password", "too common").await;
-    refused(change("letmein123").await.unwrap(), "new_password", "too common").await;
-    refused(change("dave@example.org").await.unwrap(), "new_password", "email").await;
+    refused(
+        change("Sunshine1").await.unwrap(),
+        "new_password",
+        "too common",
+    )
+    .await;
+    refused(
+        change("letmein123").await.unwrap(),
+        "new_password",
+        "too common",
+    )
+    .await;
+    refused(
+        change("dave@example.org").await.unwrap(),
+        "new_password",
+        "email",
+    )
+    .await;
     refused(change("Dave").await.unwrap(), "new_password", "at least 8").await;
     // The old password still works; a good new one is taken.
     assert_eq!(change("a new long passphrase").await.unwrap().status(), 204);

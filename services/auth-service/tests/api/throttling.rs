@@ -197,7 +197,11 @@ async fn password_change_guesses_are_throttled(backend: Backend) {
     throttled(app.sign_in("oracle@example.org", PASSWORD).await).await;
 }
 
-fn sign_up_request(app: &TestApp, email: &str, forwarded_for: Option<&str>) -> reqwest::RequestBuilder {
+fn sign_up_request(
+    app: &TestApp,
+    email: &str,
+    forwarded_for: Option<&str>,
+) -> reqwest::RequestBuilder {
     let request = app
         .client
         .post(app.url("/api/auth/sign-up"))
@@ -215,7 +219,9 @@ async fn sign_ups_are_throttled_per_client_address(backend: Backend) {
         s.http.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
-    let from = |n: u32, address: &str| sign_up_request(&app, &format!("new{n}@example.org"), Some(address)).send();
+    let from = |n: u32, address: &str| {
+        sign_up_request(&app, &format!("new{n}@example.org"), Some(address)).send()
+    };
     for n in 0..3 {
         assert_eq!(from(n, "192.0.2.1").await.unwrap().status(), 201);
     }
@@ -223,7 +229,10 @@ async fn sign_ups_are_throttled_per_client_address(backend: Backend) {
     let wait = retry_after(&refused);
     assert!((1..=600).contains(&wait), "Retry-After {wait}");
     let body = problem_of(refused, 429, "throttled").await;
-    assert!(body["detail"].as_str().unwrap().contains("sign-ups"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("sign-ups"),
+        "{body}"
+    );
     // Another client behind the same proxy is not affected.
     assert_eq!(from(4, "192.0.2.2").await.unwrap().status(), 201);
     // When the window has passed, the first client may sign up again.
@@ -311,8 +320,15 @@ async fn a_full_hash_queue_answers_503_without_hashing(backend: Backend) {
             other => panic!("sign-up answered {other}"),
         }
     }
-    assert!(!busy.is_empty(), "one hash at a time and one waiting: the rest are refused");
+    assert!(
+        !busy.is_empty(),
+        "one hash at a time and one waiting: the rest are refused"
+    );
     // A refused sign-up created nothing: the address is still free.
-    let again = sign_up_request(&app, &format!("spread{}@example.org", busy[0]), Some("192.0.2.99"));
+    let again = sign_up_request(
+        &app,
+        &format!("spread{}@example.org", busy[0]),
+        Some("192.0.2.99"),
+    );
     assert_eq!(again.send().await.unwrap().status(), 201);
 }
