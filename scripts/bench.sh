@@ -94,13 +94,18 @@ export RUST_LOG=${BENCH_RUST_LOG:-warn}
 # Sign-in throttling counts every attempt per client IP *before* hashing and takes it back on
 # success, so 64 concurrent sign-ins from 127.0.0.1 look like 64 failures in flight and would
 # lock the address (limit 20) within the first second; the limits are raised so the storm
-# measures argon2 and the database, not the lockout. Nothing else about throttling changes.
+# measures argon2 and the database, not the lockout. Likewise the sign-up limit per address
+# (the seed signs every user up from 127.0.0.1) and the hash queue's bounds (the storm's 64
+# sign-ins queue for one or two hashers, as they did before the queue was bounded).
 AUTH__HTTP__PORT=$auth_port \
   AUTH__DATA_DIR="$work/auth" \
   AUTH__DATABASE__URL="$db_url" \
   AUTH__DATABASE__MAX_CONNECTIONS=$pool \
   AUTH__THROTTLE__IP_MAX_FAILURES=1000000000 \
   AUTH__THROTTLE__ACCOUNT_MAX_FAILURES=1000000000 \
+  AUTH__THROTTLE__SIGN_UPS_PER_ADDRESS=1000000000 \
+  AUTH__PASSWORDS__MAX_QUEUED_HASHES=100000 \
+  AUTH__PASSWORDS__MAX_HASH_WAIT_MS=60000 \
   "$target_dir/release/auth-service" >"$work/auth-service.log" 2>&1 &
 auth_pid=$!
 pids+=("$auth_pid")

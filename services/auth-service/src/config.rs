@@ -10,6 +10,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
 
+use crate::client_address::{ForwardedHeader, TrustedProxies};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum RunEnv {
@@ -133,13 +135,27 @@ impl Default for RevocationFeedSettings {
 }
 
 /// How much of the machine password hashing may take (see `accounts::password_hasher`).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PasswordSettings {
     /// Hashes (sign-up, sign-in, password change) running at once; more wait their turn.
     /// Each takes one core and 19 MiB while it runs. Unset: half the cores, at least one, so a
     /// sign-in storm leaves the rest for refreshes, key requests and co-located services.
     pub max_concurrent_hashes: Option<usize>,
+    /// Requests that may wait for a hash at once; past it, 503 with `Retry-After`, unhashed.
+    pub max_queued_hashes: usize,
+    /// The longest a request waits in that queue before it gets the same 503.
+    pub max_hash_wait_ms: u64,
+}
+
+impl Default for PasswordSettings {
+    fn default() -> Self {
+        Self {
+            max_concurrent_hashes: None,
+            max_queued_hashes: 32,
+            max_hash_wait_ms: 2000,
+        }
+    }
 }
 
 impl PasswordSettings {
@@ -148,6 +164,14 @@ impl PasswordSettings {
             let cores = std::thread::available_parallelism().map_or(1, usize::from);
             (cores / 2).max(1)
         })
+    }
+
+    pub fn hasher_limits(&self) -> crate::accounts::password_hasher::HasherLimits {
+        crate::accounts::password_hasher::HasherLimits {
+            max_concurrent: self.max_concurrent_hashes(),
+            max_queued: self.max_queued_hashes,
+            max_wait: std::time::Duration::from_millis(self.max_hash_wait_ms),
+        }
     }
 }
 
@@ -159,6 +183,14 @@ pub struct HttpSettings {
     /// Mark the refresh cookie `Secure`. Default: on in production, off in development
     /// (browsers drop Secure cookies on plain-http localhost otherwise).
     pub secure_cookies: Option<bool>,
+    /// CIDRs (or single addresses) of the proxies in front of the service. Only a request
+    /// whose TCP peer is one of them has its client address read from `forwarded_header`
+    /// (`client_address`); elsewhere that header is ignored. In the environment: one string,
+    /// comma-separated (`AUTH__HTTP__TRUSTED_PROXIES=10.0.0.0/8,fd00::/8`).
+    #[serde(deserialize_with = "list_or_string")]
+    pub trusted_proxies: Vec<String>,
+    /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
+    pub forwarded_header: ForwardedHeader,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -191,6 +223,8 @@ pub struct KeySettings {
 /// Failed sign-ins are counted per account and per client IP within a window; past the limit
 /// the key is locked for `base_lockout_secs`, doubling with each further failure up to
 /// `max_lockout_secs`. A locked request gets 429 + `Retry-After` and costs no password hash.
+/// Sign-ups are counted per client address: at most `sign_ups_per_address` per
+/// `sign_up_window_secs`, then 429 + `Retry-After` until the window ends.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ThrottleSettings {
@@ -200,6 +234,8 @@ pub struct ThrottleSettings {
     pub window_secs: u64,
     pub base_lockout_secs: u64,
     pub max_lockout_secs: u64,
+    pub sign_ups_per_address: u32,
+    pub sign_up_window_secs: u64,
 }
 
 impl Default for ThrottleSettings {
@@ -210,6 +246,8 @@ impl Default for ThrottleSettings {
             window_secs: 15 * 60,
             base_lockout_secs: 30,
             max_lockout_secs: 15 * 60,
+            sign_ups_per_address: 10,
+            sign_up_window_secs: 10 * 60,
         }
     }
 }
@@ -240,6 +278,8 @@ impl Default for HttpSettings {
             host: "127.0.0.1".into(),
             port: 8081,
             secure_cookies: None,
+            trusted_proxies: Vec::new(),
+            forwarded_header: ForwardedHeader::default(),
         }
     }
 }
@@ -319,6 +359,15 @@ impl Settings {
             "AUTH__PASSWORDS__MAX_CONCURRENT_HASHES must be between 1 and 256"
         );
         anyhow::ensure!(
+            self.passwords.max_queued_hashes <= 100_000,
+            "AUTH__PASSWORDS__MAX_QUEUED_HASHES must be at most 100000"
+        );
+        anyhow::ensure!(
+            (1..=60_000).contains(&self.passwords.max_hash_wait_ms),
+            "AUTH__PASSWORDS__MAX_HASH_WAIT_MS must be between 1 and 60000"
+        );
+        self.trusted_proxies()?;
+        anyhow::ensure!(
             (60..=24 * 3600).contains(&self.tokens.access_ttl_secs),
             "AUTH__TOKENS__ACCESS_TTL_SECS must be between 60 and 86400"
         );
@@ -369,6 +418,12 @@ impl Settings {
                 && throttle.max_lockout_secs >= throttle.base_lockout_secs,
             "AUTH__THROTTLE__BASE_LOCKOUT_SECS must be at least 1 and at most AUTH__THROTTLE__MAX_LOCKOUT_SECS"
         );
+        anyhow::ensure!(
+            throttle.sign_ups_per_address >= 1
+                && (1..=7 * 24 * 3600).contains(&throttle.sign_up_window_secs),
+            "AUTH__THROTTLE__SIGN_UPS_PER_ADDRESS must be at least 1 and \
+             AUTH__THROTTLE__SIGN_UP_WINDOW_SECS between 1 and 604800"
+        );
         if let Some(url) = &self.public_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -390,10 +445,18 @@ impl Settings {
         settings.data_dir = data_dir.to_path_buf();
         settings.database.url = Some(database_url);
         settings.database.max_connections = 5;
+        // Every test client signs up from 127.0.0.1; the throttle's own tests lower this.
+        settings.throttle.sign_ups_per_address = 10_000;
         settings.keys.master_key = Some(SecretString::from(
             base64::engine::general_purpose::STANDARD.encode(master),
         ));
         settings
+    }
+
+    /// `http.trusted_proxies`, parsed (`validate` has checked they parse).
+    pub fn trusted_proxies(&self) -> anyhow::Result<TrustedProxies> {
+        TrustedProxies::parse(&self.http.trusted_proxies, self.http.forwarded_header)
+            .map_err(anyhow::Error::msg)
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -401,4 +464,23 @@ impl Settings {
             .secure_cookies
             .unwrap_or(self.env == RunEnv::Production)
     }
+}
+
+/// A list from a TOML array, or from one comma- or space-separated string (an environment
+/// variable).
+fn list_or_string<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    Ok(match ListOrString::deserialize(de)? {
+        ListOrString::List(list) => list,
+        ListOrString::String(joined) => joined
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
 }

@@ -14,6 +14,7 @@
 pub mod account_deletion;
 pub mod accounts;
 pub mod cli;
+pub mod client_address;
 pub mod clock;
 pub mod config;
 pub mod database;

@@ -13,6 +13,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::account_deletion::delivery::{PurgeDelivery, PurgeTarget};
 use crate::accounts::password_hasher::PasswordHasher;
 use crate::accounts::sign_in_throttle::SignInThrottle;
+use crate::accounts::sign_up_throttle::SignUpThrottle;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::retention::Retention;
@@ -58,9 +59,12 @@ impl Application {
         for client in &settings.clients {
             crate::oauth::clients::upsert_declared(&db, client).await?;
         }
-        let hasher = PasswordHasher::new(settings.passwords.max_concurrent_hashes())
+        let hasher = PasswordHasher::new(settings.passwords.hasher_limits())
             .await
             .context("starting the password hasher")?;
+        // Built now, so the first sign-up does not pay for it.
+        let common_passwords = crate::domain::common_passwords::load();
+        tracing::debug!(common_passwords, "common password list loaded");
         let tokens = AccessTokenIssuer {
             issuer: issuer.clone(),
             audience: settings.tokens.audience.clone(),
@@ -116,6 +120,8 @@ impl Application {
             revocations,
             refresh_reuse_grace: seconds(settings.tokens.refresh_reuse_grace_secs)?,
             throttle: SignInThrottle::new(settings.throttle.clone(), clock.clone()),
+            sign_up_throttle: SignUpThrottle::new(&settings.throttle, clock.clone())?,
+            proxies: settings.trusted_proxies()?,
             clock: clock.clone(),
         });
         let verifier = web::Data::new(verifier);

@@ -1,5 +1,5 @@
 //! Accounts and their passwords: users (created, looked up by normalised email or id), the
-//! argon2id hasher, the sign-in throttle, and the throttled password check that sign-in and
+//! argon2id hasher, the sign-in and sign-up throttles, and the throttled password check that sign-in and
 //! sensitive changes share.
 
 use anyhow::Context;
@@ -18,6 +18,7 @@ use crate::sessions::revocation_log::RevocationLog;
 pub mod password_check;
 pub mod password_hasher;
 pub mod sign_in_throttle;
+pub mod sign_up_throttle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use sea_orm::ConnectionTrait;
 use secrecy::SecretString;
 
-use super::password_hasher::PasswordHasher;
+use super::password_hasher::{HashError, PasswordHasher};
 use super::sign_in_throttle::{SignInThrottle, ThrottleKeys};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +17,9 @@ pub enum PasswordCheckError {
     /// Too many failures: refused before any lookup or hashing.
     #[error("too many failed attempts; retry in {} s", retry_after.as_secs())]
     Throttled { retry_after: Duration },
+    /// The hasher's queue is full: nothing was checked, and the attempt is not counted.
+    #[error("too busy to check the password; retry in {} s", retry_after.as_secs())]
+    Busy { retry_after: Duration },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -51,7 +54,14 @@ impl<C: ConnectionTrait> Admitted<'_, C> {
         stored_hash: Option<String>,
     ) -> Result<bool, PasswordCheckError> {
         let known = stored_hash.is_some();
-        let matches = hasher.verify(password, stored_hash).await? && known;
+        let matches = match hasher.verify(password, stored_hash).await {
+            Ok(matches) => matches && known,
+            Err(HashError::Busy { retry_after }) => {
+                self.throttle.record_unchecked(self.db, &self.keys).await?;
+                return Err(PasswordCheckError::Busy { retry_after });
+            }
+            Err(HashError::Unexpected(cause)) => return Err(cause.into()),
+        };
         if matches {
             self.throttle.record_success(self.db, &self.keys).await?;
         }

@@ -1,6 +1,7 @@
 //! Sign-in throttling (per account and per client IP), kept in the database so every replica
 //! sees the same counts. See `ThrottleSettings` for the rule.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,6 +10,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
+use crate::client_address::throttle_key;
 use crate::clock::Clock;
 use crate::config::ThrottleSettings;
 use crate::domain::Email;
@@ -23,8 +25,8 @@ pub struct ThrottleKeys {
 impl ThrottleKeys {
     /// The account key is the normalised email when `email` parses as one, else a digest of
     /// the trimmed input (an invalid email is throttled like any other: throttling reveals no
-    /// accounts).
-    pub fn new(email: &str, ip: Option<&str>) -> Self {
+    /// accounts). The address key is the client's address, an IPv6 one per /64.
+    pub fn new(email: &str, ip: Option<IpAddr>) -> Self {
         let account = match Email::parse(email) {
             Ok(email) => format!("account:{email}"),
             // Not an email: a digest of the trimmed input, so any bytes (even NUL) are safe
@@ -36,7 +38,7 @@ impl ThrottleKeys {
         };
         Self {
             account,
-            ip: ip.map(|ip| format!("ip:{ip}")),
+            ip: ip.map(|ip| format!("ip:{}", throttle_key(ip))),
         }
     }
 }
@@ -96,19 +98,21 @@ impl SignInThrottle {
             .await
             .context("clearing sign-in failures")?;
         if let Some(ip) = &keys.ip {
-            sign_in_failures::Entity::update_many()
-                .col_expr(
-                    sign_in_failures::Column::Failures,
-                    sea_orm::sea_query::ExprTrait::sub(
-                        Expr::col(sign_in_failures::Column::Failures),
-                        1,
-                    ),
-                )
-                .filter(sign_in_failures::Column::Key.eq(ip.as_str()))
-                .filter(sign_in_failures::Column::Failures.gt(0))
-                .exec(db)
-                .await
-                .context("crediting a sign-in")?;
+            take_back(db, ip).await?;
+        }
+        Ok(())
+    }
+
+    /// An attempt that was counted but never checked (the hasher was too busy: 503) is taken
+    /// back from both counters, so a client retrying through an overload is not locked out.
+    pub async fn record_unchecked<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        keys: &ThrottleKeys,
+    ) -> anyhow::Result<()> {
+        take_back(db, &keys.account).await?;
+        if let Some(ip) = &keys.ip {
+            take_back(db, ip).await?;
         }
         Ok(())
     }
@@ -139,7 +143,8 @@ impl SignInThrottle {
         {
             return Ok(Err(ceil_secs(until - now)));
         }
-        let row = self.count(db, key, now).await?;
+        let window = chrono::Duration::seconds(i64::try_from(self.settings.window_secs)?);
+        let row = count_attempt(db, key, now, window).await?;
         let attempts = u32::try_from(row.failures).unwrap_or(0);
         if attempts <= limit {
             return Ok(Ok(()));
@@ -177,53 +182,6 @@ impl SignInThrottle {
         }
     }
 
-    /// Adds one attempt (restarting an expired window) and returns the counter after it.
-    async fn count<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        key: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<sign_in_failures::Model> {
-        let window = chrono::Duration::seconds(i64::try_from(self.settings.window_secs)?);
-        sign_in_failures::Entity::insert(sign_in_failures::ActiveModel {
-            key: Set(key.to_owned()),
-            failures: Set(0),
-            window_started_at: Set(now),
-            locked_until: Set(None),
-        })
-        .on_conflict_do_nothing()
-        .exec(db)
-        .await
-        .context("recording a sign-in attempt")?;
-        sign_in_failures::Entity::update_many()
-            .col_expr(sign_in_failures::Column::Failures, Expr::value(0))
-            .col_expr(sign_in_failures::Column::WindowStartedAt, Expr::value(now))
-            .col_expr(
-                sign_in_failures::Column::LockedUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(sign_in_failures::Column::Key.eq(key))
-            .filter(sign_in_failures::Column::WindowStartedAt.lt(now - window))
-            .exec(db)
-            .await
-            .context("restarting a sign-in window")?;
-        sign_in_failures::Entity::update_many()
-            .col_expr(
-                sign_in_failures::Column::Failures,
-                sea_orm::sea_query::ExprTrait::add(
-                    Expr::col(sign_in_failures::Column::Failures),
-                    1,
-                ),
-            )
-            .filter(sign_in_failures::Column::Key.eq(key))
-            .exec_with_returning(db)
-            .await
-            .context("counting a sign-in attempt")?
-            .into_iter()
-            .next()
-            .context("the sign-in counter vanished")
-    }
-
     /// base · 2^excess, capped.
     fn lockout(&self, excess: u32) -> chrono::Duration {
         let factor = 1u64.checked_shl(excess.min(32)).unwrap_or(u64::MAX);
@@ -236,7 +194,66 @@ impl SignInThrottle {
     }
 }
 
-fn ceil_secs(delta: chrono::Duration) -> Duration {
+/// Takes one attempt back from `key`'s counter (never below zero).
+async fn take_back<C: ConnectionTrait>(db: &C, key: &str) -> anyhow::Result<()> {
+    sign_in_failures::Entity::update_many()
+        .col_expr(
+            sign_in_failures::Column::Failures,
+            sea_orm::sea_query::ExprTrait::sub(Expr::col(sign_in_failures::Column::Failures), 1),
+        )
+        .filter(sign_in_failures::Column::Key.eq(key))
+        .filter(sign_in_failures::Column::Failures.gt(0))
+        .exec(db)
+        .await
+        .context("taking back an attempt")?;
+    Ok(())
+}
+
+/// Adds one attempt to `key`'s counter (restarting it when its `window` has passed) and
+/// returns the counter after it. The sign-up throttle counts in the same table.
+pub(super) async fn count_attempt<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    now: DateTime<Utc>,
+    window: chrono::Duration,
+) -> anyhow::Result<sign_in_failures::Model> {
+    sign_in_failures::Entity::insert(sign_in_failures::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(0),
+        window_started_at: Set(now),
+        locked_until: Set(None),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await
+    .context("recording a sign-in attempt")?;
+    sign_in_failures::Entity::update_many()
+        .col_expr(sign_in_failures::Column::Failures, Expr::value(0))
+        .col_expr(sign_in_failures::Column::WindowStartedAt, Expr::value(now))
+        .col_expr(
+            sign_in_failures::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(sign_in_failures::Column::Key.eq(key))
+        .filter(sign_in_failures::Column::WindowStartedAt.lt(now - window))
+        .exec(db)
+        .await
+        .context("restarting a sign-in window")?;
+    sign_in_failures::Entity::update_many()
+        .col_expr(
+            sign_in_failures::Column::Failures,
+            sea_orm::sea_query::ExprTrait::add(Expr::col(sign_in_failures::Column::Failures), 1),
+        )
+        .filter(sign_in_failures::Column::Key.eq(key))
+        .exec_with_returning(db)
+        .await
+        .context("counting a sign-in attempt")?
+        .into_iter()
+        .next()
+        .context("the sign-in counter vanished")
+}
+
+pub(super) fn ceil_secs(delta: chrono::Duration) -> Duration {
     let millis = u64::try_from(delta.num_milliseconds()).unwrap_or(0);
     Duration::from_secs(millis.div_ceil(1000).max(1))
 }

@@ -1,4 +1,5 @@
 //! Parsed, validated values: handlers never touch raw strings from a request.
+pub mod common_passwords;
 pub mod email;
 pub mod password;
 pub mod scope;

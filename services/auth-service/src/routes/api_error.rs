@@ -7,6 +7,7 @@ use http_problem::{InvalidField, Problem};
 
 use crate::accounts::CreateUserError;
 use crate::accounts::password_check::PasswordCheckError;
+use crate::accounts::password_hasher::HashError;
 use crate::sessions::refresh::RotateError;
 
 /// What a 503 for an unreachable database tells the client to wait.
@@ -41,6 +42,11 @@ pub enum ApiError {
     /// `AUTH__REVOCATION_FEED__MAX_LONG_POLLS` are held already.
     #[error("this replica holds as many revocation-feed long-polls as it may; retry in 5 s")]
     FeedBusy,
+    #[error("too many sign-ups from this address; retry in {retry_after_secs} s")]
+    SignUpThrottled { retry_after_secs: u64 },
+    /// The password hasher's queue is full: nothing was hashed.
+    #[error("the service is too busy to check passwords right now; retry in {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -66,17 +72,19 @@ impl ApiError {
             Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
             Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),
             Self::SessionNotFound => Problem::not_found(detail),
-            Self::Throttled { retry_after_secs } => {
-                let mut problem = Problem::new(
+            Self::Throttled { retry_after_secs } | Self::SignUpThrottled { retry_after_secs } => {
+                Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,
                     "throttled",
                     "Too many attempts",
                 )
-                .with_detail(detail);
-                if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    problem = problem.with_header(RETRY_AFTER, value);
-                }
-                problem
+                .with_detail(detail)
+                .with_retry_after(*retry_after_secs)
+            }
+            Self::Busy { retry_after_secs } => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, "busy", "Too busy")
+                    .with_detail(detail)
+                    .with_retry_after(*retry_after_secs)
             }
             Self::Unexpected(cause) if service_database::is_unavailable(cause) => {
                 Problem::unavailable(
@@ -104,6 +112,20 @@ fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
             WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer realm="taskgate""#),
         )
+}
+
+/// `Retry-After: <seconds>` on a problem.
+trait WithRetryAfter {
+    fn with_retry_after(self, secs: u64) -> Self;
+}
+
+impl WithRetryAfter for Problem {
+    fn with_retry_after(self, secs: u64) -> Self {
+        match HeaderValue::from_str(&secs.to_string()) {
+            Ok(value) => self.with_header(RETRY_AFTER, value),
+            Err(_) => self,
+        }
+    }
 }
 
 http_problem::impl_response_error!(ApiError);
@@ -138,7 +160,21 @@ impl From<PasswordCheckError> for ApiError {
             PasswordCheckError::Throttled { retry_after } => Self::Throttled {
                 retry_after_secs: retry_after.as_secs(),
             },
+            PasswordCheckError::Busy { retry_after } => Self::Busy {
+                retry_after_secs: retry_after.as_secs(),
+            },
             PasswordCheckError::Unexpected(cause) => Self::Unexpected(cause),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(err: HashError) -> Self {
+        match err {
+            HashError::Busy { retry_after } => Self::Busy {
+                retry_after_secs: retry_after.as_secs(),
+            },
+            HashError::Unexpected(cause) => Self::Unexpected(cause),
         }
     }
 }

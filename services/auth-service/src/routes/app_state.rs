@@ -6,6 +6,8 @@ use sea_orm::DatabaseConnection;
 
 use crate::accounts::password_hasher::PasswordHasher;
 use crate::accounts::sign_in_throttle::SignInThrottle;
+use crate::accounts::sign_up_throttle::SignUpThrottle;
+use crate::client_address::TrustedProxies;
 use crate::clock::Clock;
 use crate::sessions::refresh::ReusePolicy;
 use crate::sessions::revocation_log::RevocationLog;
@@ -27,6 +29,9 @@ pub struct AppState {
     /// See `sessions::refresh::rotate`.
     pub refresh_reuse_grace: chrono::Duration,
     pub throttle: SignInThrottle,
+    pub sign_up_throttle: SignUpThrottle,
+    /// Whose forwarding headers say where a request comes from (`routes::client_info`).
+    pub proxies: TrustedProxies,
     /// The clock of the time rules (shared with `throttle`).
     pub clock: Clock,
 }

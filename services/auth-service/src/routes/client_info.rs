@@ -1,18 +1,32 @@
-//! Where a request comes from, as sessions record it.
+//! Where a request comes from, as sessions record it and the throttles count it.
+
+use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 use actix_web::http::header::USER_AGENT;
 
+use crate::client_address::TrustedProxies;
 use crate::sessions::ClientInfo;
 
-/// Where a request came from: its user agent (at most 512 characters) and the peer address.
-pub fn client_info(req: &HttpRequest) -> ClientInfo {
+/// The client's address: the peer's, or, when the peer is a trusted proxy, the one its
+/// forwarding header names (`client_address`: forged headers from anyone else are ignored).
+pub fn client_address(req: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    let lines: Vec<&[u8]> = req
+        .headers()
+        .get_all(proxies.header().name())
+        .map(|value| value.as_bytes())
+        .collect();
+    Some(proxies.client_address(peer, &lines))
+}
+
+/// Where a request came from: its user agent (at most 512 characters) and client address.
+pub fn client_info(req: &HttpRequest, proxies: &TrustedProxies) -> ClientInfo {
     let user_agent = req
         .headers()
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(512).collect());
-    // The peer address, not X-Forwarded-For: a client could forge that header.
-    let ip = req.peer_addr().map(|addr| addr.ip().to_string());
+    let ip = client_address(req, proxies).map(|ip| ip.to_string());
     ClientInfo { user_agent, ip }
 }

@@ -9,12 +9,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::api_doc::{TAG_ACCOUNT, TAG_SESSIONS};
-use super::client_info::client_info;
+use super::client_info::client_address;
 use super::refresh::UserView;
 use super::{ApiError, AppState, LiveSession, refresh_cookie};
 use crate::accounts::password_check;
 use crate::accounts::sign_in_throttle::ThrottleKeys;
-use crate::domain::Password;
+use crate::domain::{Email, Password};
 use crate::entities::users;
 use crate::{account_deletion, accounts};
 
@@ -53,6 +53,8 @@ enum PasswordRecheckErrors {
     Throttled(#[ref_response] problems::TooManyRequests),
     #[response(status = 500)]
     Internal(#[ref_response] problems::InternalError),
+    #[response(status = 503)]
+    Busy(#[ref_response] problems::ServiceUnavailable),
 }
 
 /// Checks a signed-in user's password again before a sensitive change, throttled like
@@ -67,7 +69,7 @@ async fn recheck_password(
     let attempt = password_check::admit(
         &state.db,
         &state.throttle,
-        ThrottleKeys::new(&account.email, client_info(req).ip.as_deref()),
+        ThrottleKeys::new(&account.email, client_address(req, &state.proxies)),
     )
     .await?;
     let matches = attempt
@@ -84,7 +86,8 @@ async fn recheck_password(
 pub struct ChangePassword {
     #[schema(value_type = String, format = Password)]
     current_password: SecretString,
-    /// 8–128 characters.
+    /// 8–128 characters; not a common or breached password, and not the email or its part
+    /// before the @.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     new_password: SecretString,
 }
@@ -110,11 +113,13 @@ pub async fn change_password(
     body: Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let new_password =
-        Password::parse(body.new_password).map_err(|e| InvalidField::new("new_password", e))?;
     let account = accounts::find_by_id(&state.db, caller.user_id)
         .await?
         .ok_or(ApiError::AccountGone)?;
+    let email = Email::parse(&account.email)
+        .map_err(|e| anyhow::anyhow!("a stored email does not parse: {e}"))?;
+    let new_password = Password::parse(body.new_password, &email)
+        .map_err(|e| InvalidField::new("new_password", e))?;
 
     recheck_password(
         &state,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::api_doc::TAG_ACCOUNT;
-use super::client_info::client_info;
+use super::client_info::{client_address, client_info};
 use super::refresh::{TokenResponse, token_response};
 use super::{ApiError, AppState};
 use crate::accounts;
@@ -21,7 +21,8 @@ use crate::sessions;
 pub struct SignUpRequest {
     #[schema(format = Email, example = "alice@example.org")]
     email: String,
-    /// 8–128 characters, no composition rules (NIST SP 800-63B).
+    /// 8–128 characters, no composition rules (NIST SP 800-63B); not a common or breached
+    /// password, and not the email or its part before the @.
     #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
     password: SecretString,
     /// Display name; trimmed, at most 200 characters, no control characters.
@@ -40,6 +41,9 @@ pub struct SignInRequest {
 }
 
 /// Creates an account and signs it in.
+///
+/// Throttled per client address (429 with `Retry-After`); when too many passwords are
+/// waiting to be hashed, 503 with `Retry-After`.
 #[utoipa::path(
     tag = TAG_ACCOUNT,
     responses(
@@ -49,7 +53,9 @@ pub struct SignInRequest {
         (status = 400, response = http_problem::openapi::BadRequest),
         (status = 409, response = http_problem::openapi::Conflict),
         (status = 422, response = http_problem::openapi::UnprocessableEntity),
+        (status = 429, response = http_problem::openapi::TooManyRequests),
         (status = 500, response = http_problem::openapi::InternalError),
+        (status = 503, response = http_problem::openapi::ServiceUnavailable),
     ),
 )]
 #[post("/sign-up")]
@@ -61,14 +67,24 @@ pub async fn sign_up(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let email = Email::parse(&body.email).map_err(|e| InvalidField::new("email", e))?;
-    let password = Password::parse(body.password).map_err(|e| InvalidField::new("password", e))?;
+    let password =
+        Password::parse(body.password, &email).map_err(|e| InvalidField::new("password", e))?;
     let name = parse_name(body.name)?;
 
+    // Counted before the hash, so a refused sign-up costs none.
+    if let Some(ip) = client_address(&req, &state.proxies)
+        && let Err(retry_after) = state.sign_up_throttle.admit(&state.db, ip).await?
+    {
+        return Err(ApiError::SignUpThrottled {
+            retry_after_secs: retry_after.as_secs(),
+        });
+    }
     let hash = state.hasher.hash(password).await?;
     let user = accounts::create_user(&state.db, &email, name, hash).await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     // Changing the password takes a session, and this account has none yet.
-    let issued = sessions::start_session(&state.db, &user, state.session_ttl, client_info(&req))
+    let client = client_info(&req, &state.proxies);
+    let issued = sessions::start_session(&state.db, &user, state.session_ttl, client)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a new account's password changed before it signed in"))?;
     token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
@@ -78,6 +94,7 @@ pub async fn sign_up(
 ///
 /// An unknown email and a wrong password get the same 401;
 /// repeated failures lock the account (and the client IP) for a while: 429 with `Retry-After`.
+/// When too many passwords are waiting to be checked, 503 with `Retry-After`.
 #[utoipa::path(
     tag = TAG_ACCOUNT,
     responses(
@@ -87,6 +104,7 @@ pub async fn sign_up(
         (status = 401, response = http_problem::openapi::Unauthorized),
         (status = 429, response = http_problem::openapi::TooManyRequests),
         (status = 500, response = http_problem::openapi::InternalError),
+        (status = 503, response = http_problem::openapi::ServiceUnavailable),
     ),
 )]
 #[post("/sign-in")]
@@ -97,11 +115,11 @@ pub async fn sign_in(
     body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    let client = client_info(&req);
+    let client = client_info(&req, &state.proxies);
     let attempt = password_check::admit(
         &state.db,
         &state.throttle,
-        ThrottleKeys::new(&body.email, client.ip.as_deref()),
+        ThrottleKeys::new(&body.email, client_address(&req, &state.proxies)),
     )
     .await?;
     // A malformed email cannot belong to anyone: answer exactly like a wrong password, after

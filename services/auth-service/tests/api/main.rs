@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod cli;
+mod client_addresses;
 mod clients;
 mod configuration;
 mod keys;
@@ -13,6 +14,7 @@ mod oauth;
 mod openapi;
 mod retention;
 mod revocation_feed;
+mod passwords;
 mod rotation;
 mod sessions;
 mod throttling;

@@ -207,3 +207,27 @@ async fn real_answers_fit_their_documented_schemas() {
     let feed = assert_answer_fits(&spec, "GET", "/api/auth/revocations", 200, feed).await;
     assert!(!feed["sessions"].as_array().unwrap().is_empty());
 }
+
+/// Every route that hashes a password can answer 503 (the hash queue is full) and 429 (a
+/// throttle); the document says so.
+#[tokio::test]
+async fn routes_that_hash_document_their_throttle_and_busy_answers() {
+    let (_app, spec) = spawn().await;
+    for (method, path) in [
+        ("post", "/api/auth/sign-up"),
+        ("post", "/api/auth/sign-in"),
+        ("post", "/api/auth/password"),
+        ("delete", "/api/auth/account"),
+    ] {
+        let responses = &spec["paths"][path][method]["responses"];
+        for status in ["422", "429", "503"] {
+            if status == "422" && path == "/api/auth/sign-in" {
+                continue;
+            }
+            assert!(
+                responses[status].is_object(),
+                "{method} {path} documents no {status}"
+            );
+        }
+    }
+}
