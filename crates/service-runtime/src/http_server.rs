@@ -2,8 +2,10 @@
 //! endpoint around each service's own routes.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use http_problem::{json_error_handler, query_error_handler};
@@ -11,6 +13,8 @@ use tracing_actix_web::TracingLogger;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::cors::{self, CorsPolicy};
 
 /// What a service puts into the server: its routes (which also register its shared state with
 /// `cfg.app_data`), the OpenAPI document they are added to, and its JSON body limit.
@@ -21,6 +25,8 @@ pub struct HttpApi<F> {
     pub routes: F,
     /// Larger JSON bodies are refused with 413.
     pub json_limit_bytes: usize,
+    /// Which browser origins get CORS answers (none by default).
+    pub cors: CorsPolicy,
 }
 
 /// Binds `host:port` (port 0: any free port), saying which in the error.
@@ -29,7 +35,7 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 }
 
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
-/// request is traced; malformed JSON or query strings and unknown routes are problem+json;
+/// request is traced; listed browser origins get CORS answers; malformed JSON or query strings and unknown routes are problem+json;
 /// the finished document is served at `GET /openapi.json`.
 pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Server>
 where
@@ -40,11 +46,21 @@ where
         .error_handler(json_error_handler);
     let query_config = web::QueryConfig::default().error_handler(query_error_handler);
     let HttpApi {
-        openapi, routes, ..
+        openapi,
+        routes,
+        cors,
+        ..
     } = api;
+    let cors = Arc::new(cors);
     let server = HttpServer::new(move || {
+        let cors = Arc::clone(&cors);
         App::new()
             .wrap(http_problem::RequestIdHeader)
+            // Outside the request id: a preflight answered here needs none; every other
+            // answer, errors included, passes back through it and gets its CORS headers.
+            .wrap(from_fn(move |req, next| {
+                cors::answer(Arc::clone(&cors), req, next)
+            }))
             .wrap(TracingLogger::default())
             .app_data(json_config.clone())
             .app_data(query_config.clone())

@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
+use service_runtime::cors::Origins;
+use service_runtime::loopback::{is_loopback_host, require_tls_unless_loopback};
+use service_runtime::settings::{
+    DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -117,6 +121,11 @@ pub struct HttpSettings {
     /// Mark the refresh cookie `Secure`. Default: on in production, off in development
     /// (browsers drop Secure cookies on plain-http localhost otherwise).
     pub secure_cookies: Option<bool>,
+    /// Browser origins (`scheme://host[:port]`) besides our own that may use the refresh cookie
+    /// (`/api/auth/refresh` in cookie mode) and get CORS answers with credentials. Empty: no
+    /// CORS at all, and only our own origin may use the cookie.
+    #[serde(deserialize_with = "comma_separated")]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -196,6 +205,7 @@ impl Default for HttpSettings {
             host: "127.0.0.1".into(),
             port: 8081,
             secure_cookies: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -318,7 +328,43 @@ impl Settings {
                 "AUTH__PUBLIC_URL must be an http(s) URL"
             );
         }
+        self.allowed_origins()?;
+        if self.env == RunEnv::Production {
+            self.validate_production()?;
+        }
         Ok(())
+    }
+
+    /// `AUTH__HTTP__ALLOWED_ORIGINS`, parsed.
+    pub fn allowed_origins(&self) -> anyhow::Result<Origins> {
+        Origins::parse(&self.http.allowed_origins, "AUTH__HTTP__ALLOWED_ORIGINS")
+    }
+
+    /// Production serves tokens and the refresh cookie over TLS only: the public URL (the
+    /// issuer every validator fetches keys from) is https://, or stays on the machine.
+    fn validate_production(&self) -> anyhow::Result<()> {
+        match &self.public_url {
+            Some(url) => require_tls_unless_loopback("AUTH__PUBLIC_URL", url),
+            None => {
+                anyhow::ensure!(
+                    is_loopback_host(&self.http.host),
+                    "AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL): the default,                      http://{}:<port>, is plain http beyond loopback",
+                    self.http.host
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The warning for a development instance listening beyond loopback: what production mode
+    /// would demand of it. `None` when it listens on loopback or runs in production.
+    pub fn exposure_warning(&self) -> Option<String> {
+        (self.env == RunEnv::Development && !is_loopback_host(&self.http.host)).then(|| {
+            format!(
+                "DEVELOPMENT MODE on a non-loopback address ({}): other machines can reach this                  auth-service. AUTH__ENV=production would require AUTH__KEYS__MASTER_KEY, an                  https:// AUTH__PUBLIC_URL, and Secure refresh cookies",
+                self.http.host
+            )
+        })
     }
 
     /// An instance for integration tests (this crate's and the tasks-service's): a random
@@ -343,5 +389,106 @@ impl Settings {
         self.http
             .secure_cookies
             .unwrap_or(self.env == RunEnv::Production)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(public_url: Option<&str>, host: &str) -> Settings {
+        let mut settings = Settings {
+            env: RunEnv::Production,
+            public_url: public_url.map(str::to_owned),
+            ..Settings::default()
+        };
+        settings.http.host = host.into();
+        settings
+    }
+
+    #[test]
+    fn production_refuses_a_plain_http_public_url_beyond_loopback() {
+        for url in [
+            "http://auth.example.org",
+            "http://10.0.0.5:8081",
+            "http://0.0.0.0:8081",
+        ] {
+            let err = production(Some(url), "0.0.0.0").validate().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "AUTH__PUBLIC_URL is {url:?}: production mode needs https:// (plain \
+                     http:// only to a loopback host: 127.0.0.0/8, ::1, localhost)"
+                )
+            );
+            // Development takes it.
+            let mut development = production(Some(url), "0.0.0.0");
+            development.env = RunEnv::Development;
+            development.validate().unwrap();
+        }
+        for url in [
+            "https://auth.example.org",
+            "http://127.0.0.1:8081",
+            "http://[::1]:8081",
+            "http://localhost:8081",
+        ] {
+            production(Some(url), "0.0.0.0").validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn production_without_a_public_url_must_listen_on_loopback() {
+        let err = production(None, "0.0.0.0").validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL)"),
+            "{err}"
+        );
+        production(None, "127.0.0.1").validate().unwrap();
+    }
+
+    #[test]
+    fn development_beyond_loopback_gets_a_warning_naming_the_production_rules() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.exposure_warning(), None);
+        settings.http.host = "0.0.0.0".into();
+        let warning = settings.exposure_warning().unwrap();
+        assert!(
+            warning.contains("(0.0.0.0)")
+                && warning.contains("AUTH__ENV=production")
+                && warning.contains("AUTH__KEYS__MASTER_KEY")
+                && warning.contains("https:// AUTH__PUBLIC_URL"),
+            "{warning}"
+        );
+        settings.env = RunEnv::Production;
+        assert_eq!(settings.exposure_warning(), None);
+    }
+
+    #[test]
+    fn allowed_origins_are_a_list_or_comma_separated_and_validated() {
+        let load = |toml: &str| -> anyhow::Result<Settings> {
+            let settings: Settings = service_runtime::settings::load_str(toml)?;
+            settings.validate()?;
+            Ok(settings)
+        };
+        for toml in [
+            "[http]\nallowed_origins = [\"https://app.example.org\", \"http://localhost:5173\"]",
+            "[http]\nallowed_origins = \"https://app.example.org, http://localhost:5173,\"",
+        ] {
+            let settings = load(toml).unwrap();
+            assert_eq!(
+                settings.http.allowed_origins,
+                ["https://app.example.org", "http://localhost:5173"]
+            );
+        }
+        assert!(load("[http]\nallowed_origins = \"\"").unwrap().http.allowed_origins.is_empty());
+        let err = load("[http]\nallowed_origins = \"https://app.example.org/app\"").unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(
+                "AUTH__HTTP__ALLOWED_ORIGINS: \"https://app.example.org/app\": must be \
+                 scheme://host[:port]"
+            ),
+            "{err:#}"
+        );
     }
 }

@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use auth_core::{Verifier, VerifierConfig};
+use service_runtime::cors::{CorsPolicy, origin_of_url};
 use service_runtime::http_server::{self, HttpApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -24,7 +25,7 @@ use crate::tokens::signing_keys;
 use crate::workers::{Housekeeping, Workers};
 
 /// Request bodies are small JSON documents (credentials, a name).
-const MAX_JSON_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
 
 pub struct Application {
     port: u16,
@@ -39,6 +40,9 @@ impl Application {
     /// and starts the background workers.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        if let Some(warning) = settings.exposure_warning() {
+            tracing::warn!("{warning}");
+        }
         let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
         let issuer = settings
@@ -72,6 +76,9 @@ impl Application {
             keys.current().jwks.clone(),
         );
         let clock = Clock::default();
+        let allowed_origins = settings.allowed_origins()?;
+        // The cookie may be used from our own pages and from the listed origins.
+        let cookie_origins = allowed_origins.with(origin_of_url(&issuer)?);
 
         let mut workers = Workers::default();
         workers.start_housekeeping(
@@ -107,6 +114,7 @@ impl Application {
             refresh_reuse_grace: seconds(settings.tokens.refresh_reuse_grace_secs)?,
             throttle: SignInThrottle::new(settings.throttle.clone(), clock.clone()),
             clock: clock.clone(),
+            cookie_origins,
         });
         let verifier = web::Data::new(verifier);
         let server = http_server::start(
@@ -118,6 +126,11 @@ impl Application {
                     crate::routes::configure(cfg);
                 },
                 json_limit_bytes: MAX_JSON_BYTES,
+                // With credentials: the listed origins' pages send the refresh cookie.
+                cors: CorsPolicy {
+                    origins: allowed_origins,
+                    allow_credentials: true,
+                },
             },
         )?;
         tracing::info!(%issuer, port, "auth-service listening");

@@ -15,6 +15,7 @@ pub mod api_doc;
 mod api_error;
 mod app_state;
 mod client_info;
+mod cookie_mode;
 mod health;
 mod live_session;
 mod metrics;

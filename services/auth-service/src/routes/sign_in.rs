@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::api_doc::TAG_ACCOUNT;
 use super::client_info::client_info;
+use super::cookie_mode::{self, RefreshTokenDelivery};
 use super::refresh::{TokenResponse, token_response};
 use super::{ApiError, AppState};
 use crate::accounts;
@@ -28,6 +29,10 @@ pub struct SignUpRequest {
     #[serde(default)]
     #[schema(max_length = 200, example = "Alice")]
     name: Option<String>,
+    /// `cookie` (browsers): the answer carries the refresh token only in the HttpOnly cookie,
+    /// and the request must come from an allowed origin. Default `body`.
+    #[serde(default)]
+    refresh_token_delivery: RefreshTokenDelivery,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -37,6 +42,10 @@ pub struct SignInRequest {
     email: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// `cookie` (browsers): the answer carries the refresh token only in the HttpOnly cookie,
+    /// and the request must come from an allowed origin. Default `body`.
+    #[serde(default)]
+    refresh_token_delivery: RefreshTokenDelivery,
 }
 
 /// Creates an account and signs it in.
@@ -44,9 +53,10 @@ pub struct SignInRequest {
     tag = TAG_ACCOUNT,
     responses(
         (status = 201, description = "Signed up and in; the refresh token is also set as the \
-            `taskgate_refresh` cookie (HttpOnly, SameSite=Strict, path /api/auth)",
-            body = TokenResponse, headers(("Set-Cookie" = String))),
+            `taskgate_refresh` cookie (HttpOnly, SameSite=Strict, path /api/auth), and only \
+            there in cookie mode", body = TokenResponse, headers(("Set-Cookie" = String))),
         (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 403, response = cookie_mode::CookieModeForbidden),
         (status = 409, response = http_problem::openapi::Conflict),
         (status = 422, response = http_problem::openapi::UnprocessableEntity),
         (status = 500, response = http_problem::openapi::InternalError),
@@ -60,6 +70,9 @@ pub async fn sign_up(
     body: Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.refresh_token_delivery == RefreshTokenDelivery::Cookie {
+        cookie_mode::admit(&state, &req)?;
+    }
     let email = Email::parse(&body.email).map_err(|e| InvalidField::new("email", e))?;
     let password = Password::parse(body.password).map_err(|e| InvalidField::new("password", e))?;
     let name = parse_name(body.name)?;
@@ -69,7 +82,13 @@ pub async fn sign_up(
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let issued =
         sessions::start_session(&state.db, user.id, state.session_ttl, client_info(&req)).await?;
-    token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
+    token_response(
+        &state,
+        &user,
+        issued,
+        body.refresh_token_delivery,
+        actix_web::http::StatusCode::CREATED,
+    )
 }
 
 /// Signs in with email and password.
@@ -80,8 +99,10 @@ pub async fn sign_up(
     tag = TAG_ACCOUNT,
     responses(
         (status = 200, description = "Signed in; the refresh token is also set as the \
-            `taskgate_refresh` cookie", body = TokenResponse, headers(("Set-Cookie" = String))),
+            `taskgate_refresh` cookie, and only there in cookie mode", body = TokenResponse,
+            headers(("Set-Cookie" = String))),
         (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 403, response = cookie_mode::CookieModeForbidden),
         (status = 401, response = http_problem::openapi::Unauthorized),
         (status = 429, response = http_problem::openapi::TooManyRequests),
         (status = 500, response = http_problem::openapi::InternalError),
@@ -95,6 +116,9 @@ pub async fn sign_in(
     body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.refresh_token_delivery == RefreshTokenDelivery::Cookie {
+        cookie_mode::admit(&state, &req)?;
+    }
     let client = client_info(&req);
     let attempt = password_check::admit(
         &state.db,
@@ -117,7 +141,13 @@ pub async fn sign_in(
     };
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     let issued = sessions::start_session(&state.db, user.id, state.session_ttl, client).await?;
-    token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
+    token_response(
+        &state,
+        &user,
+        issued,
+        body.refresh_token_delivery,
+        actix_web::http::StatusCode::OK,
+    )
 }
 
 fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {
