@@ -54,7 +54,9 @@ impl Origins {
 
     /// Whether an `Origin` header names one of these origins.
     pub fn allows(&self, origin: &HeaderValue) -> bool {
-        self.0.iter().any(|allowed| allowed.as_bytes() == origin.as_bytes())
+        self.0
+            .iter()
+            .any(|allowed| allowed.as_bytes() == origin.as_bytes())
     }
 }
 
@@ -189,11 +191,17 @@ mod tests {
             "",
         ] {
             let err = parse_origin(bad).unwrap_err().to_string();
-            assert!(err.starts_with("must be scheme://host[:port]"), "{bad}: {err}");
+            assert!(
+                err.starts_with("must be scheme://host[:port]"),
+                "{bad}: {err}"
+            );
         }
-        let err = Origins::parse(&["https://ok.example".into(), "https://x/y".into()], "X")
-            .unwrap_err();
-        assert!(format!("{err:#}").starts_with("X: \"https://x/y\": must be"), "{err:#}");
+        let err =
+            Origins::parse(&["https://ok.example".into(), "https://x/y".into()], "X").unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("X: \"https://x/y\": must be"),
+            "{err:#}"
+        );
     }
 
     #[test]

@@ -41,10 +41,23 @@ mod tests {
 
     #[test]
     fn loopback_hosts() {
-        for host in ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost", "LOCALHOST"] {
+        for host in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+            "localhost",
+            "LOCALHOST",
+        ] {
             assert!(is_loopback_host(host), "{host}");
         }
-        for host in ["0.0.0.0", "::", "10.0.0.5", "auth.example.org", "localhost.evil"] {
+        for host in [
+            "0.0.0.0",
+            "::",
+            "10.0.0.5",
+            "auth.example.org",
+            "localhost.evil",
+        ] {
             assert!(!is_loopback_host(host), "{host}");
         }
     }
@@ -67,7 +80,9 @@ mod tests {
             "http://0.0.0.0:8081",
             "http://localhost.example.org",
         ] {
-            let err = require_tls_unless_loopback("X", refused).unwrap_err().to_string();
+            let err = require_tls_unless_loopback("X", refused)
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.starts_with(&format!("X is {refused:?}: production mode needs https://")),
                 "{err}"

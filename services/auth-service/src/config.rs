@@ -481,7 +481,13 @@ mod tests {
                 ["https://app.example.org", "http://localhost:5173"]
             );
         }
-        assert!(load("[http]\nallowed_origins = \"\"").unwrap().http.allowed_origins.is_empty());
+        assert!(
+            load("[http]\nallowed_origins = \"\"")
+                .unwrap()
+                .http
+                .allowed_origins
+                .is_empty()
+        );
         let err = load("[http]\nallowed_origins = \"https://app.example.org/app\"").unwrap_err();
         assert!(
             format!("{err:#}").starts_with(

@@ -24,9 +24,6 @@ use crate::tokens::master_key::MasterKey;
 use crate::tokens::signing_keys;
 use crate::workers::{Housekeeping, Workers};
 
-/// Request bodies are small JSON documents (credentials, a name).
-pub(crate) const MAX_JSON_BYTES: usize = 16 * 1024;
-
 pub struct Application {
     port: u16,
     issuer: String,
@@ -125,7 +122,7 @@ impl Application {
                     cfg.app_data(state.clone()).app_data(verifier.clone());
                     crate::routes::configure(cfg);
                 },
-                json_limit_bytes: MAX_JSON_BYTES,
+                json_limit_bytes: crate::routes::MAX_JSON_BYTES,
                 // With credentials: the listed origins' pages send the refresh cookie.
                 cors: CorsPolicy {
                     origins: allowed_origins,

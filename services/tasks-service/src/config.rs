@@ -621,7 +621,11 @@ mod tests {
         );
 
         // Loopback hosts may stay plain http; development takes anything http(s).
-        for loopback in ["http://localhost:8081", "http://[::1]:8081", "http://127.0.0.2"] {
+        for loopback in [
+            "http://localhost:8081",
+            "http://[::1]:8081",
+            "http://127.0.0.2",
+        ] {
             production(AuthSettings {
                 issuer_url: loopback.into(),
                 ..AuthSettings::default()

@@ -12,11 +12,10 @@ use uuid::Uuid;
 
 use super::api_doc::TAG_SESSIONS;
 use super::cookie_mode::{self, RefreshTokenDelivery};
-use super::{ApiError, AppState, refresh_cookie};
+use super::{ApiError, AppState, MAX_JSON_BYTES, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
 use crate::sessions::{self, IssuedRefreshToken};
-use crate::startup::MAX_JSON_BYTES;
 
 /// A user as the API shows it (never the password hash).
 #[derive(Serialize, ToSchema)]

@@ -51,7 +51,12 @@ async fn sign_in_with_cookie(app: &TestApp, origin: &str) -> reqwest::Response {
 async fn cookie_mode_keeps_the_refresh_token_out_of_the_body(backend: Backend) {
     let app = spawn(backend).await;
     // Body mode (the default) still hands the token to non-browser clients.
-    let signed_up: Value = app.sign_up("browser@example.org").await.json().await.unwrap();
+    let signed_up: Value = app
+        .sign_up("browser@example.org")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(signed_up["refresh_token"].is_string());
 
     let signed_in = sign_in_with_cookie(&app, APP_ORIGIN).await;
@@ -100,7 +105,10 @@ async fn cookie_mode_needs_json_from_an_allowed_origin(backend: Backend) {
         "cookie-mode-refused",
     )
     .await;
-    assert!(foreign["detail"].as_str().unwrap().contains("Origin"), "{foreign}");
+    assert!(
+        foreign["detail"].as_str().unwrap().contains("Origin"),
+        "{foreign}"
+    );
 
     // ... nor use the cookie: wrong or missing Origin, or a body an HTML form could send.
     for origin in ["http://evil.example", "null", "http://app.example:8080"] {
@@ -119,7 +127,11 @@ async fn cookie_mode_needs_json_from_an_allowed_origin(backend: Backend) {
         .await
         .unwrap();
     problem_of(no_origin, 403, "cookie-mode-refused").await;
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let mut request = app
             .client
             .post(app.url("/api/auth/refresh"))
@@ -129,13 +141,19 @@ async fn cookie_mode_needs_json_from_an_allowed_origin(backend: Backend) {
         }
         let body = problem_of(request.send().await.unwrap(), 403, "cookie-mode-refused").await;
         assert!(
-            body["detail"].as_str().unwrap().contains("Content-Type: application/json"),
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Content-Type: application/json"),
             "{body}"
         );
     }
 
     // None of that used up the cookie: the allowed origin still refreshes with it.
-    assert_eq!(app.refresh_with_cookie(APP_ORIGIN).await.status().as_u16(), 200);
+    assert_eq!(
+        app.refresh_with_cookie(APP_ORIGIN).await.status().as_u16(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -166,8 +184,18 @@ async fn cors_answers_listed_origins_with_credentials_and_nobody_else() {
 
     let refused = preflight("http://evil.example").await.unwrap();
     assert!(!refused.status().is_success());
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
-    assert!(refused.headers().get("access-control-allow-credentials").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
 
     // The actual request: readable (errors too) by the listed origin only.
     for (origin, readable) in [(APP_ORIGIN, true), ("http://evil.example", false)] {
@@ -201,7 +229,12 @@ async fn cors_answers_listed_origins_with_credentials_and_nobody_else() {
         .send()
         .await
         .unwrap();
-    assert!(response.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -219,7 +252,12 @@ async fn a_refresh_body_over_16_kib_is_413() {
             .send()
     };
     // At the limit the body is read (and the token refused); past it, not.
-    problem_of(send(padded(16 * 1024)).await.unwrap(), 401, "invalid-refresh-token").await;
+    problem_of(
+        send(padded(16 * 1024)).await.unwrap(),
+        401,
+        "invalid-refresh-token",
+    )
+    .await;
     let body = problem_of(
         send(padded(17 * 1024)).await.unwrap(),
         413,

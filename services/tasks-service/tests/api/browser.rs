@@ -21,7 +21,10 @@ async fn cors_answers_listed_origins_without_credentials() {
             .request(Method::OPTIONS, app.tasks_url("/some-id"))
             .header("origin", origin)
             .header("access-control-request-method", "PATCH")
-            .header("access-control-request-headers", "authorization, content-type, if-match")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, if-match",
+            )
             .send()
     };
 
@@ -43,7 +46,12 @@ async fn cors_answers_listed_origins_without_credentials() {
 
     let refused = preflight("http://evil.example").await.unwrap();
     assert!(!refused.status().is_success());
-    assert!(refused.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 
     // The actual request: the listed origin may read it, and its ETag.
     let created = app
@@ -70,5 +78,10 @@ async fn cors_answers_listed_origins_without_credentials() {
         .await
         .unwrap();
     assert_eq!(foreign.status().as_u16(), 200);
-    assert!(foreign.headers().get("access-control-allow-origin").is_none());
+    assert!(
+        foreign
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }
