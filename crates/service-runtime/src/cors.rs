@@ -166,6 +166,7 @@ fn vary_on_origin(headers: &mut header::HeaderMap) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

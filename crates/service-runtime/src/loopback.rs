@@ -36,6 +36,7 @@ pub fn require_tls_unless_loopback(setting: &str, url: &str) -> anyhow::Result<(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
