@@ -200,6 +200,26 @@ impl Problem {
     pub fn not_found(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::NOT_FOUND, "not-found", "Not found").with_detail(detail)
     }
+
+    /// 413: the body is longer than the route's `limit` bytes.
+    pub fn payload_too_large(limit: usize) -> Self {
+        Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload-too-large",
+            "Request body too large",
+        )
+        .with_detail(format!("the body must be at most {limit} bytes"))
+    }
+
+    /// 415: a body that is not declared as JSON.
+    pub fn unsupported_media_type() -> Self {
+        Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+        )
+        .with_detail("the body must be JSON (Content-Type: application/json)")
+    }
 }
 
 /// Implements actix-web's `ResponseError` for a service's client-facing error type `$error`,
@@ -239,20 +259,10 @@ pub fn json_error_handler(
     use actix_web::error::JsonPayloadError;
     match err {
         JsonPayloadError::Overflow { limit }
-        | JsonPayloadError::OverflowKnownLength { limit, .. } => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload-too-large",
-            "Request body too large",
-        )
-        .with_detail(format!("the body must be at most {limit} bytes"))
-        .into(),
-        JsonPayloadError::ContentType => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-        )
-        .with_detail("the body must be JSON (Content-Type: application/json)")
-        .into(),
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => {
+            Problem::payload_too_large(limit).into()
+        }
+        JsonPayloadError::ContentType => Problem::unsupported_media_type().into(),
         err => Problem::bad_request(format!("invalid JSON body: {err}")).into(),
     }
 }

@@ -2,6 +2,7 @@
 //! endpoint around each service's own routes.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -14,6 +15,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::cors::{self, CorsPolicy};
 use crate::request_limits::{self, RequestLimits};
 
 /// A client must send its whole request head within this time (slow-loris defence).
@@ -32,6 +34,8 @@ pub struct HttpApi<F> {
     pub routes: F,
     /// Larger bodies are refused with 413, on every route, with or without `Content-Length`.
     pub body_limit_bytes: usize,
+    /// Which browser origins get CORS answers (none by default).
+    pub cors: CorsPolicy,
 }
 
 /// Binds `host:port` (port 0: any free port), saying which in the error.
@@ -40,9 +44,9 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 }
 
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
-/// request is traced and held to the [`request_limits`] and the timeouts above; malformed
-/// JSON or query strings and unknown routes are problem+json; the finished document is served
-/// at `GET /openapi.json`.
+/// request is traced and held to the [`request_limits`] and the timeouts above; listed browser
+/// origins get CORS answers; malformed JSON or query strings and unknown routes are
+/// problem+json; the finished document is served at `GET /openapi.json`.
 pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Server>
 where
     F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
@@ -55,14 +59,24 @@ where
         max_body_bytes: api.body_limit_bytes,
     };
     let HttpApi {
-        openapi, routes, ..
+        openapi,
+        routes,
+        cors,
+        ..
     } = api;
+    let cors = Arc::new(cors);
     let server = HttpServer::new(move || {
+        let cors = Arc::clone(&cors);
         App::new()
             .wrap(from_fn(move |req, next| {
                 request_limits::enforce(limits, req, next)
             }))
             .wrap(http_problem::RequestIdHeader)
+            // Outside the request id: a preflight answered here needs none; every other
+            // answer, errors included, passes back through it and gets its CORS headers.
+            .wrap(from_fn(move |req, next| {
+                cors::answer(Arc::clone(&cors), req, next)
+            }))
             .wrap(TracingLogger::default())
             .app_data(json_config.clone())
             .app_data(query_config.clone())

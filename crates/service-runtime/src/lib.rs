@@ -5,14 +5,18 @@
 //! - [`http_server`]: the actix-web server with request ids, tracing, problem+json for
 //!   malformed input and unknown routes, and the OpenAPI document at `/openapi.json`;
 //! - [`request_limits`]: the size, time and token-in-URL limits every request meets;
-//! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready.
+//! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready;
+//! - [`cors`]: the browser origins a deployment allows, and their CORS answers;
+//! - [`loopback`]: which URLs and listen addresses stay on the machine (production rules).
 //!
 //! Errors and their problem+json shape live in `http-problem`; databases in
 //! `service-database`. What a service does with its routes is its own.
 #![deny(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cors;
 pub mod health;
 pub mod http_server;
+pub mod loopback;
 pub mod request_limits;
 pub mod settings;
 pub mod telemetry;

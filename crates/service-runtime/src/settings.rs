@@ -82,3 +82,27 @@ impl Default for DatabaseSettings {
         }
     }
 }
+
+/// `#[serde(deserialize_with = "service_runtime::settings::comma_separated")]` for a list of
+/// strings: a TOML array, or one string of comma-separated items, the form an environment
+/// variable can hold (`AUTH__HTTP__ALLOWED_ORIGINS=https://a.example,https://b.example`).
+/// Items are trimmed; empty ones are dropped, so an empty variable is an empty list.
+pub fn comma_separated<'de, D: serde::Deserializer<'de>>(
+    input: D,
+) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrString {
+        List(Vec<String>),
+        String(String),
+    }
+    let items = match ListOrString::deserialize(input)? {
+        ListOrString::List(items) => items,
+        ListOrString::String(joined) => joined.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
+}

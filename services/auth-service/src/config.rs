@@ -8,7 +8,11 @@ use std::path::PathBuf;
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
-use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
+use service_runtime::cors::Origins;
+use service_runtime::loopback::{is_loopback_host, require_tls_unless_loopback};
+use service_runtime::settings::{
+    DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
+};
 
 use crate::client_address::{ForwardedHeader, TrustedProxies};
 
@@ -187,10 +191,15 @@ pub struct HttpSettings {
     /// whose TCP peer is one of them has its client address read from `forwarded_header`
     /// (`client_address`); elsewhere that header is ignored. In the environment: one string,
     /// comma-separated (`AUTH__HTTP__TRUSTED_PROXIES=10.0.0.0/8,fd00::/8`).
-    #[serde(deserialize_with = "list_or_string")]
+    #[serde(deserialize_with = "comma_separated")]
     pub trusted_proxies: Vec<String>,
     /// The header those proxies write: `x-forwarded-for` or `forwarded` (RFC 7239).
     pub forwarded_header: ForwardedHeader,
+    /// Browser origins (`scheme://host[:port]`) besides our own that may use the refresh cookie
+    /// (`/api/auth/refresh` in cookie mode) and get CORS answers with credentials. Empty: no
+    /// CORS at all, and only our own origin may use the cookie.
+    #[serde(deserialize_with = "comma_separated")]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -280,6 +289,7 @@ impl Default for HttpSettings {
             secure_cookies: None,
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -430,7 +440,43 @@ impl Settings {
                 "AUTH__PUBLIC_URL must be an http(s) URL"
             );
         }
+        self.allowed_origins()?;
+        if self.env == RunEnv::Production {
+            self.validate_production()?;
+        }
         Ok(())
+    }
+
+    /// `AUTH__HTTP__ALLOWED_ORIGINS`, parsed.
+    pub fn allowed_origins(&self) -> anyhow::Result<Origins> {
+        Origins::parse(&self.http.allowed_origins, "AUTH__HTTP__ALLOWED_ORIGINS")
+    }
+
+    /// Production serves tokens and the refresh cookie over TLS only: the public URL (the
+    /// issuer every validator fetches keys from) is https://, or stays on the machine.
+    fn validate_production(&self) -> anyhow::Result<()> {
+        match &self.public_url {
+            Some(url) => require_tls_unless_loopback("AUTH__PUBLIC_URL", url),
+            None => {
+                anyhow::ensure!(
+                    is_loopback_host(&self.http.host),
+                    "AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL): the default,                      http://{}:<port>, is plain http beyond loopback",
+                    self.http.host
+                );
+                Ok(())
+            }
+        }
+    }
+
+    /// The warning for a development instance listening beyond loopback: what production mode
+    /// would demand of it. `None` when it listens on loopback or runs in production.
+    pub fn exposure_warning(&self) -> Option<String> {
+        (self.env == RunEnv::Development && !is_loopback_host(&self.http.host)).then(|| {
+            format!(
+                "DEVELOPMENT MODE on a non-loopback address ({}): other machines can reach this                  auth-service. AUTH__ENV=production would require AUTH__KEYS__MASTER_KEY, an                  https:// AUTH__PUBLIC_URL, and Secure refresh cookies",
+                self.http.host
+            )
+        })
     }
 
     /// An instance for integration tests (this crate's and the tasks-service's): a random
@@ -466,21 +512,109 @@ impl Settings {
     }
 }
 
-/// A list from a TOML array, or from one comma- or space-separated string (an environment
-/// variable).
-fn list_or_string<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrString {
-        List(Vec<String>),
-        String(String),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn production(public_url: Option<&str>, host: &str) -> Settings {
+        let mut settings = Settings {
+            env: RunEnv::Production,
+            public_url: public_url.map(str::to_owned),
+            ..Settings::default()
+        };
+        settings.http.host = host.into();
+        settings
     }
-    Ok(match ListOrString::deserialize(de)? {
-        ListOrString::List(list) => list,
-        ListOrString::String(joined) => joined
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    })
+
+    #[test]
+    fn production_refuses_a_plain_http_public_url_beyond_loopback() {
+        for url in [
+            "http://auth.example.org",
+            "http://10.0.0.5:8081",
+            "http://0.0.0.0:8081",
+        ] {
+            let err = production(Some(url), "0.0.0.0").validate().unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "AUTH__PUBLIC_URL is {url:?}: production mode needs https:// (plain \
+                     http:// only to a loopback host: 127.0.0.0/8, ::1, localhost)"
+                )
+            );
+            // Development takes it.
+            let mut development = production(Some(url), "0.0.0.0");
+            development.env = RunEnv::Development;
+            development.validate().unwrap();
+        }
+        for url in [
+            "https://auth.example.org",
+            "http://127.0.0.1:8081",
+            "http://[::1]:8081",
+            "http://localhost:8081",
+        ] {
+            production(Some(url), "0.0.0.0").validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn production_without_a_public_url_must_listen_on_loopback() {
+        let err = production(None, "0.0.0.0").validate().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL)"),
+            "{err}"
+        );
+        production(None, "127.0.0.1").validate().unwrap();
+    }
+
+    #[test]
+    fn development_beyond_loopback_gets_a_warning_naming_the_production_rules() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.exposure_warning(), None);
+        settings.http.host = "0.0.0.0".into();
+        let warning = settings.exposure_warning().unwrap();
+        assert!(
+            warning.contains("(0.0.0.0)")
+                && warning.contains("AUTH__ENV=production")
+                && warning.contains("AUTH__KEYS__MASTER_KEY")
+                && warning.contains("https:// AUTH__PUBLIC_URL"),
+            "{warning}"
+        );
+        settings.env = RunEnv::Production;
+        assert_eq!(settings.exposure_warning(), None);
+    }
+
+    #[test]
+    fn allowed_origins_are_a_list_or_comma_separated_and_validated() {
+        let load = |toml: &str| -> anyhow::Result<Settings> {
+            let settings: Settings = service_runtime::settings::load_str(toml)?;
+            settings.validate()?;
+            Ok(settings)
+        };
+        for toml in [
+            "[http]\nallowed_origins = [\"https://app.example.org\", \"http://localhost:5173\"]",
+            "[http]\nallowed_origins = \"https://app.example.org, http://localhost:5173,\"",
+        ] {
+            let settings = load(toml).unwrap();
+            assert_eq!(
+                settings.http.allowed_origins,
+                ["https://app.example.org", "http://localhost:5173"]
+            );
+        }
+        assert!(
+            load("[http]\nallowed_origins = \"\"")
+                .unwrap()
+                .http
+                .allowed_origins
+                .is_empty()
+        );
+        let err = load("[http]\nallowed_origins = \"https://app.example.org/app\"").unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with(
+                "AUTH__HTTP__ALLOWED_ORIGINS: \"https://app.example.org/app\": must be \
+                 scheme://host[:port]"
+            ),
+            "{err:#}"
+        );
+    }
 }

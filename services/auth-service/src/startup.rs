@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::web;
 use anyhow::Context;
 use auth_core::{Verifier, VerifierConfig};
+use service_runtime::cors::{CorsPolicy, origin_of_url};
 use service_runtime::http_server::{self, HttpApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -25,9 +26,6 @@ use crate::tokens::master_key::MasterKey;
 use crate::tokens::signing_keys;
 use crate::workers::{Housekeeping, Workers};
 
-/// Request bodies are small JSON documents (credentials, a name) and OAuth forms.
-const MAX_BODY_BYTES: usize = 16 * 1024;
-
 pub struct Application {
     port: u16,
     issuer: String,
@@ -41,6 +39,9 @@ impl Application {
     /// and starts the background workers.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        if let Some(warning) = settings.exposure_warning() {
+            tracing::warn!("{warning}");
+        }
         let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
         let issuer = settings
@@ -77,6 +78,9 @@ impl Application {
             keys.current().jwks.clone(),
         );
         let clock = Clock::default();
+        let allowed_origins = settings.allowed_origins()?;
+        // The cookie may be used from our own pages and from the listed origins.
+        let cookie_origins = allowed_origins.with(origin_of_url(&issuer)?);
 
         let mut workers = Workers::default();
         let revocations = RevocationLog::new(
@@ -123,6 +127,7 @@ impl Application {
             sign_up_throttle: SignUpThrottle::new(&settings.throttle, clock.clone())?,
             proxies: settings.trusted_proxies()?,
             clock: clock.clone(),
+            cookie_origins,
         });
         let verifier = web::Data::new(verifier);
         let server = http_server::start(
@@ -133,7 +138,12 @@ impl Application {
                     cfg.app_data(state.clone()).app_data(verifier.clone());
                     crate::routes::configure(cfg);
                 },
-                body_limit_bytes: MAX_BODY_BYTES,
+                body_limit_bytes: crate::routes::MAX_JSON_BYTES,
+                // With credentials: the listed origins' pages send the refresh cookie.
+                cors: CorsPolicy {
+                    origins: allowed_origins,
+                    allow_credentials: true,
+                },
             },
         )?;
         tracing::info!(%issuer, port, "auth-service listening");

@@ -10,7 +10,11 @@ use std::time::Duration;
 use auth_core::{Algorithm, Claim, FeedClient, TrustedIssuer, UserIdSource, VerifierConfig};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use service_runtime::settings::{DatabaseSettings, load_layered, redacted, secret_from_env};
+use service_runtime::cors::Origins;
+use service_runtime::loopback::{is_loopback_host, require_tls_unless_loopback};
+use service_runtime::settings::{
+    DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
+};
 
 /// Where the auth-service publishes its revocation feed, relative to its issuer URL.
 const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";
@@ -22,7 +26,8 @@ const MIN_SHARED_SECRET_BYTES: usize = 32;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// `development` or `production`; nothing differs yet but the name in logs.
+    /// `development` or `production`. Production refuses plain `http://` issuer, JWKS and
+    /// revocation-feed URLs unless their host is loopback.
     pub env: String,
     pub http: HttpSettings,
     /// Where the SQLite database lives when no database URL is set.
@@ -50,6 +55,10 @@ pub struct ApiSettings {
 pub struct HttpSettings {
     pub host: String,
     pub port: u16,
+    /// Browser origins (`scheme://host[:port]`) that get CORS answers (bearer tokens only, no
+    /// credentials). Empty: no CORS headers at all.
+    #[serde(deserialize_with = "comma_separated")]
+    pub allowed_origins: Vec<String>,
 }
 
 /// Which issuers' tokens this service trusts.
@@ -166,6 +175,7 @@ impl Default for HttpSettings {
         Self {
             host: "127.0.0.1".into(),
             port: 8082,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -222,7 +232,34 @@ impl Settings {
                 "TASKS__API__CURSOR_SECRET must be at least {MIN_SHARED_SECRET_BYTES} bytes"
             );
         }
+        self.allowed_origins()?;
+        if self.is_production() {
+            self.auth.validate_production()?;
+        }
         self.auth.validate()
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.env == "production"
+    }
+
+    /// `TASKS__HTTP__ALLOWED_ORIGINS`, parsed.
+    pub fn allowed_origins(&self) -> anyhow::Result<Origins> {
+        Origins::parse(&self.http.allowed_origins, "TASKS__HTTP__ALLOWED_ORIGINS")
+    }
+
+    /// The warning for a development instance listening beyond loopback: what production mode
+    /// would demand of it. `None` when it listens on loopback or runs in production.
+    pub fn exposure_warning(&self) -> Option<String> {
+        (!self.is_production() && !is_loopback_host(&self.http.host)).then(|| {
+            format!(
+                "DEVELOPMENT MODE on a non-loopback address ({}): other machines can reach this \
+                 tasks-service. TASKS__ENV=production would require https:// issuer, JWKS and \
+                 revocation feed URLs (TASKS__AUTH__ISSUER_URL, TASKS__AUTH__JWKS_URL, \
+                 TASKS__AUTH__REVOCATION_FEED_URL; plain http:// only to a loopback host)",
+                self.http.host
+            )
+        })
     }
 }
 
@@ -231,6 +268,26 @@ fn is_http_url(url: &str) -> bool {
 }
 
 impl AuthSettings {
+    /// Production fetches keys and revocations only over TLS, or from this machine: a plain
+    /// http:// key source beyond loopback would let anyone on the path mint tokens we accept.
+    fn validate_production(&self) -> anyhow::Result<()> {
+        require_tls_unless_loopback("TASKS__AUTH__ISSUER_URL", &self.issuer_url)?;
+        if let Some(url) = &self.jwks_url {
+            require_tls_unless_loopback("TASKS__AUTH__JWKS_URL", url)?;
+        }
+        if let Some(url) = self.revocation_feed_url() {
+            require_tls_unless_loopback("TASKS__AUTH__REVOCATION_FEED_URL", &url)?;
+        }
+        for (index, extra) in self.extra_issuers.iter().enumerate() {
+            let name = format!("auth.extra_issuers[{index}]");
+            require_tls_unless_loopback(&format!("{name}.issuer_url"), &extra.issuer_url)?;
+            if let Some(url) = &extra.jwks_url {
+                require_tls_unless_loopback(&format!("{name}.jwks_url"), url)?;
+            }
+        }
+        Ok(())
+    }
+
     fn validate(&self) -> anyhow::Result<()> {
         if let Some(url) = self.revocation_feed_url.as_deref() {
             anyhow::ensure!(
@@ -539,6 +596,126 @@ mod tests {
         assert_eq!(hs256.algorithms, [Algorithm::HS256]);
         assert_eq!(hs256.default_scopes, ["tasks:read"]);
         assert!(!hs256.require_typ);
+    }
+
+    fn production(auth: AuthSettings) -> Settings {
+        Settings {
+            env: "production".into(),
+            auth,
+            ..Settings::default()
+        }
+    }
+
+    fn refusal(settings: &Settings) -> String {
+        settings.validate().unwrap_err().to_string()
+    }
+
+    const NEEDS_TLS: &str = "production mode needs https:// (plain http:// only to a loopback \
+                             host: 127.0.0.0/8, ::1, localhost)";
+
+    #[test]
+    fn production_refuses_plain_http_issuer_jwks_and_feed_urls_beyond_loopback() {
+        let tls = || AuthSettings {
+            issuer_url: "https://auth.example.org".into(),
+            ..AuthSettings::default()
+        };
+        production(tls()).validate().unwrap();
+        // The default (http://127.0.0.1:8081, its feed beside it) stays on the machine.
+        production(AuthSettings::default()).validate().unwrap();
+
+        let plain = "http://auth.example.org";
+        let issuer = production(AuthSettings {
+            issuer_url: plain.into(),
+            revocation_feed_url: Some(String::new()),
+            ..AuthSettings::default()
+        });
+        assert_eq!(
+            refusal(&issuer),
+            format!("TASKS__AUTH__ISSUER_URL is {plain:?}: {NEEDS_TLS}")
+        );
+        let jwks = production(AuthSettings {
+            jwks_url: Some("http://10.0.0.5/jwks.json".into()),
+            ..tls()
+        });
+        assert_eq!(
+            refusal(&jwks),
+            format!("TASKS__AUTH__JWKS_URL is \"http://10.0.0.5/jwks.json\": {NEEDS_TLS}")
+        );
+        let feed = production(AuthSettings {
+            revocation_feed_url: Some("http://auth.internal/api/auth/revocations".into()),
+            ..tls()
+        });
+        assert_eq!(
+            refusal(&feed),
+            format!(
+                "TASKS__AUTH__REVOCATION_FEED_URL is \
+                 \"http://auth.internal/api/auth/revocations\": {NEEDS_TLS}"
+            )
+        );
+        let mut extra = production(tls());
+        extra.auth.extra_issuers = from_toml(
+            "[[auth.extra_issuers]]\nissuer_url = \"https://idp.example\"\n\
+             jwks_url = \"http://idp.example/jwks\"\naudience = \"a\"",
+        )
+        .unwrap()
+        .auth
+        .extra_issuers;
+        assert_eq!(
+            refusal(&extra),
+            format!("auth.extra_issuers[0].jwks_url is \"http://idp.example/jwks\": {NEEDS_TLS}")
+        );
+
+        // Loopback hosts may stay plain http; development takes anything http(s).
+        for loopback in [
+            "http://localhost:8081",
+            "http://[::1]:8081",
+            "http://127.0.0.2",
+        ] {
+            production(AuthSettings {
+                issuer_url: loopback.into(),
+                ..AuthSettings::default()
+            })
+            .validate()
+            .unwrap();
+        }
+        for settings in [issuer, jwks, feed, extra] {
+            Settings {
+                env: "development".into(),
+                ..settings
+            }
+            .validate()
+            .unwrap();
+        }
+    }
+
+    #[test]
+    fn development_beyond_loopback_gets_a_warning_naming_the_production_rules() {
+        let mut settings = Settings::default();
+        assert_eq!(settings.exposure_warning(), None);
+        settings.http.host = "0.0.0.0".into();
+        let warning = settings.exposure_warning().unwrap();
+        assert!(
+            warning.contains("(0.0.0.0)") && warning.contains("TASKS__ENV=production would"),
+            "{warning}"
+        );
+        settings.env = "production".into();
+        assert_eq!(settings.exposure_warning(), None);
+    }
+
+    #[test]
+    fn allowed_origins_are_validated() {
+        let settings =
+            from_toml("[http]\nallowed_origins = \"http://localhost:5173, https://app.example\"")
+                .unwrap();
+        assert_eq!(
+            settings.http.allowed_origins,
+            ["http://localhost:5173", "https://app.example"]
+        );
+        let err = from_toml("[http]\nallowed_origins = [\"localhost:5173\"]").unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("TASKS__HTTP__ALLOWED_ORIGINS: \"localhost:5173\""),
+            "{err:#}"
+        );
     }
 
     #[test]

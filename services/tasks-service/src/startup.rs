@@ -5,6 +5,7 @@ use actix_web::web;
 use anyhow::Context;
 use auth_core::Verifier;
 use secrecy::ExposeSecret;
+use service_runtime::cors::CorsPolicy;
 use service_runtime::http_server::{self, HttpApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -26,6 +27,9 @@ impl Application {
     /// not fatal: `/readyz` says so until it is. An unsafe issuer list is.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
+        if let Some(warning) = settings.exposure_warning() {
+            tracing::warn!("{warning}");
+        }
         let listener = http_server::bind(&settings.http.host, settings.http.port)?;
         let port = listener.local_addr()?.port();
 
@@ -47,6 +51,11 @@ impl Application {
                 // Any JSON media type is read, so `PATCH` takes `application/merge-patch+json`
                 // (RFC 7396) as well as `application/json`.
                 body_limit_bytes: MAX_BODY_BYTES,
+                // Bearer tokens only: no credentials (cookies) across origins.
+                cors: CorsPolicy {
+                    origins: settings.allowed_origins()?,
+                    allow_credentials: false,
+                },
             },
         )?;
         tracing::info!(port, issuer = %settings.auth.issuer_url, "tasks-service listening");

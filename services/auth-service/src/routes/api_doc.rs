@@ -6,6 +6,7 @@ use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi as _};
 
+use super::cookie_mode::CookieModeForbidden;
 use super::oauth::{
     OAuthErrorBody, OAuthErrorCode, OAuthInvalidClient, OAuthInvalidRequest, OAuthServerError,
     OAuthUnauthorizedClient,
@@ -38,7 +39,10 @@ pub const TAG_KEYS: &str = "discovery";
     ),
     components(
         schemas(OAuthErrorBody, OAuthErrorCode),
-        responses(OAuthInvalidRequest, OAuthInvalidClient, OAuthUnauthorizedClient, OAuthServerError)
+        responses(
+            OAuthInvalidRequest, OAuthInvalidClient, OAuthUnauthorizedClient, OAuthServerError,
+            CookieModeForbidden
+        )
     ),
     modifiers(&ClientBasicScheme)
 )]

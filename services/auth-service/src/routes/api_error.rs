@@ -37,6 +37,9 @@ pub enum ApiError {
     SessionRevoked,
     #[error("no such session")]
     SessionNotFound,
+    /// A cookie-mode request that is not JSON from an allowed origin (`cookie_mode`).
+    #[error("{0}")]
+    CookieModeRefused(&'static str),
     #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// `AUTH__REVOCATION_FEED__MAX_LONG_POLLS` are held already.
@@ -72,6 +75,12 @@ impl ApiError {
             Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
             Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),
             Self::SessionNotFound => Problem::not_found(detail),
+            Self::CookieModeRefused(_) => Problem::new(
+                StatusCode::FORBIDDEN,
+                "cookie-mode-refused",
+                "Cookie request refused",
+            )
+            .with_detail(detail),
             Self::Throttled { retry_after_secs } | Self::SignUpThrottled { retry_after_secs } => {
                 Problem::new(
                     StatusCode::TOO_MANY_REQUESTS,

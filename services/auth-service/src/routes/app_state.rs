@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
+use service_runtime::cors::Origins;
 
 use crate::accounts::password_hasher::PasswordHasher;
 use crate::accounts::sign_in_throttle::SignInThrottle;
@@ -34,6 +35,9 @@ pub struct AppState {
     pub proxies: TrustedProxies,
     /// The clock of the time rules (shared with `throttle`).
     pub clock: Clock,
+    /// The origins whose pages may use the refresh cookie (`cookie_mode`): our own and
+    /// `AUTH__HTTP__ALLOWED_ORIGINS`.
+    pub cookie_origins: Origins,
 }
 
 impl AppState {

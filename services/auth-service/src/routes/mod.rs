@@ -15,6 +15,7 @@ pub mod api_doc;
 mod api_error;
 mod app_state;
 mod client_info;
+mod cookie_mode;
 mod health;
 mod live_session;
 mod metrics;
@@ -30,6 +31,11 @@ mod well_known;
 pub use api_error::ApiError;
 pub use app_state::AppState;
 pub use live_session::LiveSession;
+
+/// Request bodies are small JSON documents (credentials, a name): larger ones are 413, on the
+/// `Json` routes through the server's `JsonConfig`, on `/refresh` (which reads its optional
+/// body itself) by the same number.
+pub const MAX_JSON_BYTES: usize = 16 * 1024;
 
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(service_runtime::health::healthz)

@@ -4,13 +4,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
+use http_problem::Problem;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::api_doc::TAG_SESSIONS;
-use super::{ApiError, AppState, refresh_cookie};
+use super::cookie_mode::{self, RefreshTokenDelivery};
+use super::{ApiError, AppState, MAX_JSON_BYTES, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
 use crate::sessions::{self, IssuedRefreshToken};
@@ -47,16 +49,20 @@ pub struct TokenResponse<'a> {
     /// Seconds until the access token expires.
     #[schema(example = 900)]
     expires_in: i64,
-    /// Opaque, single use: each refresh returns its successor.
-    refresh_token: &'a str,
+    /// Opaque, single use: each refresh returns its successor. Absent in cookie mode, where
+    /// only the `taskgate_refresh` cookie carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<&'a str>,
     user: UserView,
 }
 
-/// RFC 6749 §5.1 token response (`Cache-Control: no-store`), plus the refresh cookie.
+/// RFC 6749 §5.1 token response (`Cache-Control: no-store`), plus the refresh cookie; in
+/// cookie mode the body leaves the refresh token out.
 pub fn token_response(
     state: &AppState,
     user: &users::Model,
     issued: IssuedRefreshToken,
+    delivery: RefreshTokenDelivery,
     status: StatusCode,
 ) -> Result<HttpResponse, ApiError> {
     let access_token =
@@ -76,7 +82,7 @@ pub fn token_response(
             access_token,
             token_type: "Bearer",
             expires_in: state.tokens.ttl_secs,
-            refresh_token,
+            refresh_token: (delivery == RefreshTokenDelivery::Body).then_some(refresh_token),
             user: user.into(),
         }))
 }
@@ -84,30 +90,41 @@ pub fn token_response(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
-    #[schema(value_type = String)]
-    refresh_token: SecretString,
+    /// Absent: cookie mode, the `taskgate_refresh` cookie is used.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    refresh_token: Option<SecretString>,
 }
 
 /// Rotates a refresh token.
 ///
-/// Exchanges a refresh token, from the JSON body or else the `taskgate_refresh` cookie, for a
-/// new access token and a new refresh token. A used one is refused, and (outside a 2 s grace)
-/// revokes its whole session.
-// The body is optional (the cookie alone is enough), so it is read as bytes and documented
-// here rather than inferred from a `Json` argument.
+/// Exchanges a refresh token for a new access token and a new refresh token. A used one is
+/// refused, and (outside a 2 s grace) revokes its whole session.
+///
+/// - Body mode: the token is in the JSON body; the answer carries its successor.
+/// - Cookie mode (browsers): no token in the body (an empty body or `{}`); the
+///   `taskgate_refresh` cookie authenticates the request. It must be sent with
+///   `Content-Type: application/json` from this service's origin or one of
+///   `AUTH__HTTP__ALLOWED_ORIGINS` (`Origin`), else 403; the successor is only in the cookie.
+// The body is optional (the cookie alone is enough), so it is read as bytes, at most the JSON
+// limit, and documented here rather than inferred from a `Json` argument.
 #[utoipa::path(
     tag = TAG_SESSIONS,
     request_body(
         content = Option<RefreshRequest>,
         content_type = "application/json",
-        description = "Optional when the `taskgate_refresh` cookie is sent",
+        description = "Empty, or without `refresh_token`, in cookie mode",
     ),
-    params(("taskgate_refresh" = Option<String>, Cookie, description = "The refresh token, when the body has none")),
+    params(("taskgate_refresh" = Option<String>, Cookie, description = "The refresh token, when the body has none (cookie mode)")),
     responses(
-        (status = 200, description = "A new token pair; the cookie is replaced",
-            body = TokenResponse, headers(("Set-Cookie" = String))),
+        (status = 200, description = "A new access token; the cookie is replaced, and in body \
+            mode the body carries the new refresh token", body = TokenResponse,
+            headers(("Set-Cookie" = String))),
         (status = 400, response = http_problem::openapi::BadRequest),
         (status = 401, response = http_problem::openapi::Unauthorized),
+        (status = 403, response = cookie_mode::CookieModeForbidden),
+        (status = 413, response = http_problem::openapi::PayloadTooLarge),
+        (status = 415, response = http_problem::openapi::UnsupportedMediaType),
         (status = 500, response = http_problem::openapi::InternalError),
     ),
 )]
@@ -116,17 +133,27 @@ pub struct RefreshRequest {
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
+    let body = match body.to_bytes_limited(MAX_JSON_BYTES).await {
+        Ok(read) => read.map_err(|e| Problem::bad_request(format!("reading the body: {e}")))?,
+        Err(_) => return Err(Problem::payload_too_large(MAX_JSON_BYTES).into()),
+    };
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
+    } else if !cookie_mode::is_json(&req) {
+        return Err(Problem::unsupported_media_type().into());
     } else {
-        let parsed: RefreshRequest = http_problem::parse_object(&body)?;
-        Some(parsed.refresh_token)
+        http_problem::parse_object::<RefreshRequest>(&body)?.refresh_token
     };
-    let presented = from_body
-        .or_else(|| refresh_cookie::read(&req))
-        .ok_or(ApiError::InvalidRefreshToken)?;
+    let (presented, delivery) = match from_body {
+        Some(token) => (token, RefreshTokenDelivery::Body),
+        None => {
+            cookie_mode::admit(&state, &req)?;
+            let token = refresh_cookie::read(&req).ok_or(ApiError::InvalidRefreshToken)?;
+            (token, RefreshTokenDelivery::Cookie)
+        }
+    };
     let issued = sessions::refresh::rotate(
         &state.db,
         &state.revocations,
@@ -138,5 +165,5 @@ pub async fn refresh(
     let user = accounts::find_by_id(&state.db, issued.session.user_id)
         .await?
         .ok_or(ApiError::AccountGone)?;
-    token_response(&state, &user, issued, StatusCode::OK)
+    token_response(&state, &user, issued, delivery, StatusCode::OK)
 }

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use super::api_doc::TAG_ACCOUNT;
 use super::client_info::{client_address, client_info};
+use super::cookie_mode::{self, RefreshTokenDelivery};
 use super::refresh::{TokenResponse, token_response};
 use super::{ApiError, AppState};
 use crate::accounts;
@@ -29,6 +30,10 @@ pub struct SignUpRequest {
     #[serde(default)]
     #[schema(max_length = 200, example = "Alice")]
     name: Option<String>,
+    /// `cookie` (browsers): the answer carries the refresh token only in the HttpOnly cookie,
+    /// and the request must come from an allowed origin. Default `body`.
+    #[serde(default)]
+    refresh_token_delivery: RefreshTokenDelivery,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -38,6 +43,10 @@ pub struct SignInRequest {
     email: String,
     #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// `cookie` (browsers): the answer carries the refresh token only in the HttpOnly cookie,
+    /// and the request must come from an allowed origin. Default `body`.
+    #[serde(default)]
+    refresh_token_delivery: RefreshTokenDelivery,
 }
 
 /// Creates an account and signs it in.
@@ -48,9 +57,10 @@ pub struct SignInRequest {
     tag = TAG_ACCOUNT,
     responses(
         (status = 201, description = "Signed up and in; the refresh token is also set as the \
-            `taskgate_refresh` cookie (HttpOnly, SameSite=Strict, path /api/auth)",
-            body = TokenResponse, headers(("Set-Cookie" = String))),
+            `taskgate_refresh` cookie (HttpOnly, SameSite=Strict, path /api/auth), and only \
+            there in cookie mode", body = TokenResponse, headers(("Set-Cookie" = String))),
         (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 403, response = cookie_mode::CookieModeForbidden),
         (status = 409, response = http_problem::openapi::Conflict),
         (status = 422, response = http_problem::openapi::UnprocessableEntity),
         (status = 429, response = http_problem::openapi::TooManyRequests),
@@ -66,6 +76,9 @@ pub async fn sign_up(
     body: Json<SignUpRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.refresh_token_delivery == RefreshTokenDelivery::Cookie {
+        cookie_mode::admit(&state, &req)?;
+    }
     let email = Email::parse(&body.email).map_err(|e| InvalidField::new("email", e))?;
     let password =
         Password::parse(body.password, &email).map_err(|e| InvalidField::new("password", e))?;
@@ -87,7 +100,13 @@ pub async fn sign_up(
     let issued = sessions::start_session(&state.db, &user, state.session_ttl, client)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a new account's password changed before it signed in"))?;
-    token_response(&state, &user, issued, actix_web::http::StatusCode::CREATED)
+    token_response(
+        &state,
+        &user,
+        issued,
+        body.refresh_token_delivery,
+        actix_web::http::StatusCode::CREATED,
+    )
 }
 
 /// Signs in with email and password.
@@ -99,8 +118,10 @@ pub async fn sign_up(
     tag = TAG_ACCOUNT,
     responses(
         (status = 200, description = "Signed in; the refresh token is also set as the \
-            `taskgate_refresh` cookie", body = TokenResponse, headers(("Set-Cookie" = String))),
+            `taskgate_refresh` cookie, and only there in cookie mode", body = TokenResponse,
+            headers(("Set-Cookie" = String))),
         (status = 400, response = http_problem::openapi::BadRequest),
+        (status = 403, response = cookie_mode::CookieModeForbidden),
         (status = 401, response = http_problem::openapi::Unauthorized),
         (status = 429, response = http_problem::openapi::TooManyRequests),
         (status = 500, response = http_problem::openapi::InternalError),
@@ -115,6 +136,9 @@ pub async fn sign_in(
     body: Json<SignInRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    if body.refresh_token_delivery == RefreshTokenDelivery::Cookie {
+        cookie_mode::admit(&state, &req)?;
+    }
     let client = client_info(&req, &state.proxies);
     let attempt = password_check::admit(
         &state.db,
@@ -140,7 +164,13 @@ pub async fn sign_in(
     let issued = sessions::start_session(&state.db, &user, state.session_ttl, client)
         .await?
         .ok_or(ApiError::InvalidCredentials)?;
-    token_response(&state, &user, issued, actix_web::http::StatusCode::OK)
+    token_response(
+        &state,
+        &user,
+        issued,
+        body.refresh_token_delivery,
+        actix_web::http::StatusCode::OK,
+    )
 }
 
 fn parse_name(name: Option<String>) -> Result<Option<String>, ApiError> {

@@ -140,6 +140,18 @@ impl TestApp {
             .expect("request")
     }
 
+    /// `POST /api/auth/refresh` in cookie mode (no token in the body, the client's cookie jar
+    /// sends `taskgate_refresh`) as a page of `origin` sends it.
+    pub async fn refresh_with_cookie(&self, origin: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/auth/refresh"))
+            .header("origin", origin)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("request")
+    }
+
     pub async fn sign_up(&self, email: &str) -> reqwest::Response {
         self.post_json(
             "/api/auth/sign-up",

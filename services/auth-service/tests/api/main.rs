@@ -4,6 +4,7 @@
 mod helpers;
 
 mod accounts;
+mod browser;
 mod cli;
 mod client_addresses;
 mod clients;
@@ -12,9 +13,9 @@ mod keys;
 mod limits;
 mod oauth;
 mod openapi;
+mod passwords;
 mod retention;
 mod revocation_feed;
-mod passwords;
 mod rotation;
 mod sessions;
 mod throttling;

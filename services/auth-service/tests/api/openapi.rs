@@ -195,6 +195,10 @@ async fn real_answers_fit_their_documented_schemas() {
         assert_answer_fits(&spec, "POST", "/oauth/introspect", 200, introspected).await;
     }
 
+    // Cookie mode: the same schema without `refresh_token`.
+    let via_cookie = app.refresh_with_cookie(&app.address).await;
+    assert_answer_fits(&spec, "POST", "/api/auth/refresh", 200, via_cookie).await;
+
     let sign_out = app
         .client
         .post(app.url("/api/auth/sign-out"))

@@ -6,6 +6,7 @@ mod helpers;
 
 mod account_deletion;
 mod authentication;
+mod browser;
 mod compat;
 mod conditional;
 mod configuration;
