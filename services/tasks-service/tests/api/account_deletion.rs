@@ -25,6 +25,35 @@ async fn tasks_of(app: &TestApp, user_id: &str) -> u64 {
     count
 }
 
+/// Writes a task for `user_id` straight into the tasks database, past the service.
+async fn write_directly(app: &TestApp, user_id: &str, title: &str) {
+    let tasks_db = app.tasks_db().await;
+    let new = tasks_service::task_store::NewTask {
+        title: tasks_service::domain::TaskTitle::parse(title).unwrap(),
+        description: tasks_service::domain::Description::parse(None).unwrap(),
+        due_at: None,
+        priority: tasks_service::domain::Priority::Medium,
+    };
+    let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(user_id).unwrap());
+    tasks_service::task_store::create(&tasks_db, owner, new)
+        .await
+        .unwrap();
+    let _ = tasks_db.close().await;
+}
+
+/// `DELETE /api/auth/account` with the user's token and password: 204.
+async fn delete_account(app: &TestApp, access_token: &str) {
+    let response = app
+        .client
+        .delete(format!("{}/api/auth/account", app.auth_address))
+        .bearer_auth(access_token)
+        .json(&json!({ "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+}
+
 /// Waits until the auth-service's outbox holds nothing undelivered.
 async fn all_delivered_within(auth_db: &sea_orm::DatabaseConnection, limit: Duration) {
     let undelivered = async || {
@@ -149,15 +178,7 @@ async fn writes_racing_a_deletion_leave_nothing_behind(backend: Backend) {
     };
     let deleter = async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let response = app
-            .client
-            .delete(format!("{}/api/auth/account", app.auth_address))
-            .bearer_auth(&alice.access_token)
-            .json(&json!({ "password": PASSWORD }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status().as_u16(), 204);
+        delete_account(&app, &alice.access_token).await;
     };
     let (written, ()) = tokio::join!(
         async {
@@ -171,18 +192,7 @@ async fn writes_racing_a_deletion_leave_nothing_behind(backend: Backend) {
     all_delivered_within(&auth_db, Duration::from_secs(10)).await;
 
     // A write whose token was verified before the cut-off, committing after the purge.
-    let tasks_db = app.tasks_db().await;
-    let late = tasks_service::task_store::NewTask {
-        title: tasks_service::domain::TaskTitle::parse("committed after the purge").unwrap(),
-        description: tasks_service::domain::Description::parse(None).unwrap(),
-        due_at: None,
-        priority: tasks_service::domain::Priority::Medium,
-    };
-    let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(&alice.id).unwrap());
-    tasks_service::task_store::create(&tasks_db, owner, late)
-        .await
-        .unwrap();
-    let _ = tasks_db.close().await;
+    write_directly(&app, &alice.id, "committed after the purge").await;
     assert!(tasks_of(&app, &alice.id).await >= 1);
 
     // Her tokens' lifetime passes: the final sweep falls due (moved to now) and takes it.
@@ -218,30 +228,10 @@ async fn a_purge_waits_out_a_tasks_service_outage_and_an_auth_restart(backend: B
     let mut app = TestApp::spawn_with_purge_and_tasks_service_down(backend).await;
     let alice = app.sign_up("alice@example.org").await;
     // Her tasks, written straight into the tasks database (the service is down).
-    let tasks_db = app.tasks_db().await;
-    let owner = tasks_service::domain::UserId(uuid::Uuid::parse_str(&alice.id).unwrap());
     for n in 0..4 {
-        let new = tasks_service::task_store::NewTask {
-            title: tasks_service::domain::TaskTitle::parse(&format!("task {n}")).unwrap(),
-            description: tasks_service::domain::Description::parse(None).unwrap(),
-            due_at: None,
-            priority: tasks_service::domain::Priority::Medium,
-        };
-        tasks_service::task_store::create(&tasks_db, owner, new)
-            .await
-            .unwrap();
+        write_directly(&app, &alice.id, &format!("task {n}")).await;
     }
-    let _ = tasks_db.close().await;
-
-    let response = app
-        .client
-        .delete(format!("{}/api/auth/account", app.auth_address))
-        .bearer_auth(&alice.access_token)
-        .json(&json!({ "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 204);
+    delete_account(&app, &alice.access_token).await;
 
     // Deliveries fail while the tasks-service is down, and are recorded as attempts.
     let auth_db = app.auth_db().await;
