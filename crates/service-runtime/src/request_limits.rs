@@ -52,9 +52,11 @@ struct Breached {
 }
 
 /// The rest of a breaching body, kept alive inside the answer. While the connection's body
-/// reader is alive when the answer goes out, actix-http closes the connection after the answer
-/// (and the `Connection: close` it then sends says so); had it been dropped, actix-http would
-/// read, to discard it, the rest of a chunked body, however long the client keeps sending.
+/// reader is alive when the answer goes out, actix-http answers `Connection: close` and serves
+/// nothing more on that connection; had it been dropped, actix-http would keep the connection
+/// for the next request once it had read, to discard it, the rest of a chunked body, however
+/// long. (Either way it may still read and discard what the client sends while it lingers:
+/// no route sees a byte past the limit.)
 struct UnreadBody(#[allow(dead_code)] Payload);
 
 /// The middleware (`middleware::from_fn`): checks the head, then hands the route a body that
