@@ -193,7 +193,12 @@ impl Problem {
             "Service unavailable",
         )
         .with_detail(detail)
-        .with_header(header::RETRY_AFTER, HeaderValue::from(retry_after_secs))
+        .with_retry_after(retry_after_secs.into())
+    }
+
+    /// `Retry-After: <seconds>`: when the client may try again (429, 503).
+    pub fn with_retry_after(self, secs: u64) -> Self {
+        self.with_header(header::RETRY_AFTER, HeaderValue::from(secs))
     }
 
     /// 404: the resource does not exist, or is not the caller's (the two look the same).

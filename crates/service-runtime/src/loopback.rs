@@ -4,8 +4,6 @@
 
 use std::net::IpAddr;
 
-use url::Host;
-
 /// Whether a listen address (`http.host`) or URL host is loopback. An unparsable name other
 /// than `localhost` counts as not loopback.
 pub fn is_loopback_host(host: &str) -> bool {
@@ -21,18 +19,24 @@ pub fn is_loopback_host(host: &str) -> bool {
 pub fn require_tls_unless_loopback(setting: &str, url: &str) -> anyhow::Result<()> {
     let parsed = url::Url::parse(url)
         .map_err(|e| anyhow::anyhow!("{setting} ({url:?}) is not a URL: {e}"))?;
-    let loopback = match parsed.host() {
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
+    let loopback = parsed.host_str().is_some_and(is_loopback_host);
     anyhow::ensure!(
         parsed.scheme() != "http" || loopback,
         "{setting} is {url:?}: production mode needs https:// (plain http:// only to a \
          loopback host: 127.0.0.0/8, ::1, localhost)"
     );
     Ok(())
+}
+
+/// The loud start-up warning of a development instance of `service` listening on `host`
+/// beyond loopback, naming what production mode would require of it; `None` on loopback.
+pub fn exposure_warning(service: &str, host: &str, production_requires: &str) -> Option<String> {
+    (!is_loopback_host(host)).then(|| {
+        format!(
+            "DEVELOPMENT MODE on a non-loopback address ({host}): other machines can reach this \
+             {service}. {production_requires}"
+        )
+    })
 }
 
 #[cfg(test)]

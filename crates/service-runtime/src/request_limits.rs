@@ -90,7 +90,7 @@ pub async fn enforce(
         return Ok(response.map_into_boxed_body());
     };
     let problem = match kind {
-        BodyBreach::TooLarge => too_large(limits.max_body_bytes),
+        BodyBreach::TooLarge => Problem::payload_too_large(limits.max_body_bytes),
         BodyBreach::TooSlow => too_slow(),
     };
     let mut answer = problem.to_response();
@@ -144,7 +144,7 @@ fn refuse_head(limits: &RequestLimits, req: &ServiceRequest) -> Option<Problem> 
         // actix-http has already refused a length that is not a number.
         let announced = length.to_str().ok().and_then(|n| n.parse::<u64>().ok());
         if announced.is_none_or(|n| n > limits.max_body_bytes as u64) {
-            return Some(too_large(limits.max_body_bytes));
+            return Some(Problem::payload_too_large(limits.max_body_bytes));
         }
     }
     if names_access_token(req.query_string()) {
@@ -161,15 +161,6 @@ fn refuse_head(limits: &RequestLimits, req: &ServiceRequest) -> Option<Problem> 
 /// Whether the query string has an `access_token` parameter, however it is percent-encoded.
 fn names_access_token(query: &str) -> bool {
     form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
-}
-
-fn too_large(limit: usize) -> Problem {
-    Problem::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "payload-too-large",
-        "Request body too large",
-    )
-    .with_detail(format!("the body must be at most {limit} bytes"))
 }
 
 fn too_slow() -> Problem {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use service_runtime::cors::Origins;
-use service_runtime::loopback::{is_loopback_host, require_tls_unless_loopback};
+use service_runtime::loopback::{exposure_warning, is_loopback_host, require_tls_unless_loopback};
 use service_runtime::settings::{
     DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
 };
@@ -460,7 +460,8 @@ impl Settings {
             None => {
                 anyhow::ensure!(
                     is_loopback_host(&self.http.host),
-                    "AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL): the default,                      http://{}:<port>, is plain http beyond loopback",
+                    "AUTH__ENV=production needs AUTH__PUBLIC_URL (an https:// URL): the default, \
+                     http://{}:<port>, is plain http beyond loopback",
                     self.http.host
                 );
                 Ok(())
@@ -471,12 +472,15 @@ impl Settings {
     /// The warning for a development instance listening beyond loopback: what production mode
     /// would demand of it. `None` when it listens on loopback or runs in production.
     pub fn exposure_warning(&self) -> Option<String> {
-        (self.env == RunEnv::Development && !is_loopback_host(&self.http.host)).then(|| {
-            format!(
-                "DEVELOPMENT MODE on a non-loopback address ({}): other machines can reach this                  auth-service. AUTH__ENV=production would require AUTH__KEYS__MASTER_KEY, an                  https:// AUTH__PUBLIC_URL, and Secure refresh cookies",
-                self.http.host
-            )
-        })
+        if self.env != RunEnv::Development {
+            return None;
+        }
+        exposure_warning(
+            "auth-service",
+            &self.http.host,
+            "AUTH__ENV=production would require AUTH__KEYS__MASTER_KEY, an https:// \
+             AUTH__PUBLIC_URL, and Secure refresh cookies",
+        )
     }
 
     /// An instance for integration tests (this crate's and the tasks-service's): a random

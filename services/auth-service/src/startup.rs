@@ -26,6 +26,10 @@ use crate::tokens::master_key::MasterKey;
 use crate::tokens::signing_keys;
 use crate::workers::{Housekeeping, Workers};
 
+/// Request bodies are small JSON documents (credentials, a name) and OAuth forms: larger ones
+/// are 413 on every route (`service_runtime::request_limits`).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
 pub struct Application {
     port: u16,
     issuer: String,
@@ -138,7 +142,7 @@ impl Application {
                     cfg.app_data(state.clone()).app_data(verifier.clone());
                     crate::routes::configure(cfg);
                 },
-                body_limit_bytes: crate::routes::MAX_JSON_BYTES,
+                body_limit_bytes: MAX_BODY_BYTES,
                 // With credentials: the listed origins' pages send the refresh cookie.
                 cors: CorsPolicy {
                     origins: allowed_origins,

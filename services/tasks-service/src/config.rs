@@ -11,7 +11,7 @@ use auth_core::{Algorithm, Claim, FeedClient, TrustedIssuer, UserIdSource, Verif
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use service_runtime::cors::Origins;
-use service_runtime::loopback::{is_loopback_host, require_tls_unless_loopback};
+use service_runtime::loopback::{exposure_warning, require_tls_unless_loopback};
 use service_runtime::settings::{
     DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
 };
@@ -251,15 +251,16 @@ impl Settings {
     /// The warning for a development instance listening beyond loopback: what production mode
     /// would demand of it. `None` when it listens on loopback or runs in production.
     pub fn exposure_warning(&self) -> Option<String> {
-        (!self.is_production() && !is_loopback_host(&self.http.host)).then(|| {
-            format!(
-                "DEVELOPMENT MODE on a non-loopback address ({}): other machines can reach this \
-                 tasks-service. TASKS__ENV=production would require https:// issuer, JWKS and \
-                 revocation feed URLs (TASKS__AUTH__ISSUER_URL, TASKS__AUTH__JWKS_URL, \
-                 TASKS__AUTH__REVOCATION_FEED_URL; plain http:// only to a loopback host)",
-                self.http.host
-            )
-        })
+        if self.is_production() {
+            return None;
+        }
+        exposure_warning(
+            "tasks-service",
+            &self.http.host,
+            "TASKS__ENV=production would require https:// issuer, JWKS and revocation feed URLs \
+             (TASKS__AUTH__ISSUER_URL, TASKS__AUTH__JWKS_URL, TASKS__AUTH__REVOCATION_FEED_URL; \
+             plain http:// only to a loopback host)",
+        )
     }
 }
 

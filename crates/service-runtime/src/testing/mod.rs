@@ -12,7 +12,7 @@
 
 mod request_limits;
 
-pub use request_limits::{LimitsProbe, assert_request_limits, raw_exchange};
+pub use request_limits::{LimitsProbe, assert_request_limits};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -30,10 +30,10 @@ pub struct LimitsProbe<'a> {
 
 /// An answer read off the wire.
 #[derive(Debug)]
-pub struct RawResponse {
-    pub status: u16,
-    pub head: String,
-    pub body: String,
+struct RawResponse {
+    status: u16,
+    head: String,
+    body: String,
 }
 
 impl RawResponse {
@@ -54,7 +54,7 @@ impl RawResponse {
 /// Writes `request` on a fresh connection and reads until a whole answer has arrived or the
 /// server closes the connection (bounded, so a server that never answers fails the test
 /// instead of hanging it). The client never finishes a body the server refused.
-pub async fn raw_exchange(address: &str, request: &[u8]) -> Vec<u8> {
+async fn raw_exchange(address: &str, request: &[u8]) -> Vec<u8> {
     let mut stream = TcpStream::connect(address)
         .await
         .unwrap_or_else(|e| panic!("connecting to {address}: {e}"));

@@ -194,8 +194,9 @@ impl SignInThrottle {
     }
 }
 
-/// Takes one attempt back from `key`'s counter (never below zero).
-async fn take_back<C: ConnectionTrait>(db: &C, key: &str) -> anyhow::Result<()> {
+/// Takes one attempt back from `key`'s counter (never below zero). The sign-up throttle
+/// takes its attempts back the same way.
+pub(super) async fn take_back<C: ConnectionTrait>(db: &C, key: &str) -> anyhow::Result<()> {
     sign_in_failures::Entity::update_many()
         .col_expr(
             sign_in_failures::Column::Failures,

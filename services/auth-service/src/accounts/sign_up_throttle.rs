@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use sea_orm::ConnectionTrait;
 
-use super::sign_in_throttle::{ceil_secs, count_attempt};
+use super::sign_in_throttle::{ceil_secs, count_attempt, take_back};
 use crate::client_address::throttle_key;
 use crate::clock::Clock;
 use crate::config::ThrottleSettings;
@@ -36,12 +36,26 @@ impl SignUpThrottle {
         ip: IpAddr,
     ) -> anyhow::Result<Result<(), Duration>> {
         let now = self.clock.now();
-        let key = format!("sign-up:{}", throttle_key(ip));
-        let row = count_attempt(db, &key, now, self.window).await?;
+        let row = count_attempt(db, &key(ip), now, self.window).await?;
         if u32::try_from(row.failures).unwrap_or(u32::MAX) <= self.limit {
             return Ok(Ok(()));
         }
         tracing::warn!(attempts = row.failures, "sign-up throttled");
         Ok(Err(ceil_secs(row.window_started_at + self.window - now)))
     }
+
+    /// Takes back the attempt of a sign-up that was admitted but never hashed (the hasher was
+    /// busy), so a client retrying through an overload does not use up its window, as sign-in
+    /// does (`SignInThrottle::record_unchecked`).
+    pub async fn record_unchecked<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        ip: IpAddr,
+    ) -> anyhow::Result<()> {
+        take_back(db, &key(ip)).await
+    }
+}
+
+fn key(ip: IpAddr) -> String {
+    format!("sign-up:{}", throttle_key(ip))
 }

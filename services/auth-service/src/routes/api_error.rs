@@ -2,7 +2,7 @@
 //! mapping of the data modules' own errors to them: only this layer speaks HTTP.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, RETRY_AFTER, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http_problem::{InvalidField, Problem};
 
 use crate::accounts::CreateUserError;
@@ -43,7 +43,10 @@ pub enum ApiError {
     #[error("too many failed sign-ins; retry in {retry_after_secs} s")]
     Throttled { retry_after_secs: u64 },
     /// `AUTH__REVOCATION_FEED__MAX_LONG_POLLS` are held already.
-    #[error("this replica holds as many revocation-feed long-polls as it may; retry in 5 s")]
+    #[error(
+        "this replica holds as many revocation-feed long-polls as it may; retry in {} s",
+        FEED_BUSY_RETRY_AFTER_SECS
+    )]
     FeedBusy,
     #[error("too many sign-ups from this address; retry in {retry_after_secs} s")]
     SignUpThrottled { retry_after_secs: u64 },
@@ -107,7 +110,7 @@ impl ApiError {
                 "Too many long-polls",
             )
             .with_detail(detail)
-            .with_header(RETRY_AFTER, HeaderValue::from(FEED_BUSY_RETRY_AFTER_SECS)),
+            .with_retry_after(FEED_BUSY_RETRY_AFTER_SECS),
             Self::Unexpected(_) => Problem::internal(),
         }
     }
@@ -121,20 +124,6 @@ fn unauthorized(kind: &str, title: &str, detail: String) -> Problem {
             WWW_AUTHENTICATE,
             HeaderValue::from_static(r#"Bearer realm="taskgate""#),
         )
-}
-
-/// `Retry-After: <seconds>` on a problem.
-trait WithRetryAfter {
-    fn with_retry_after(self, secs: u64) -> Self;
-}
-
-impl WithRetryAfter for Problem {
-    fn with_retry_after(self, secs: u64) -> Self {
-        match HeaderValue::from_str(&secs.to_string()) {
-            Ok(value) => self.with_header(RETRY_AFTER, value),
-            Err(_) => self,
-        }
-    }
 }
 
 http_problem::impl_response_error!(ApiError);

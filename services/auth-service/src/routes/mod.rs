@@ -32,11 +32,6 @@ pub use api_error::ApiError;
 pub use app_state::AppState;
 pub use live_session::LiveSession;
 
-/// Request bodies are small JSON documents (credentials, a name): larger ones are 413, on the
-/// `Json` routes through the server's `JsonConfig`, on `/refresh` (which reads its optional
-/// body itself) by the same number.
-pub const MAX_JSON_BYTES: usize = 16 * 1024;
-
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(service_runtime::health::healthz)
         .service(health::readyz)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::api_doc::TAG_SESSIONS;
 use super::cookie_mode::{self, RefreshTokenDelivery};
-use super::{ApiError, AppState, MAX_JSON_BYTES, refresh_cookie};
+use super::{ApiError, AppState, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
 use crate::sessions::{self, IssuedRefreshToken};
@@ -133,12 +133,10 @@ pub struct RefreshRequest {
 pub async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Payload,
+    // Read whole here (an empty body means cookie mode); like every body, capped by the
+    // service's request limits (`service_runtime::request_limits`: 413 past 16 KiB).
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let body = match body.to_bytes_limited(MAX_JSON_BYTES).await {
-        Ok(read) => read.map_err(|e| Problem::bad_request(format!("reading the body: {e}")))?,
-        Err(_) => return Err(Problem::payload_too_large(MAX_JSON_BYTES).into()),
-    };
     let from_body = if body.iter().all(u8::is_ascii_whitespace) {
         None
     } else if !cookie_mode::is_json(&req) {

@@ -13,6 +13,7 @@ use super::refresh::{TokenResponse, token_response};
 use super::{ApiError, AppState};
 use crate::accounts;
 use crate::accounts::password_check;
+use crate::accounts::password_hasher::HashError;
 use crate::accounts::sign_in_throttle::ThrottleKeys;
 use crate::domain::{Email, Password};
 use crate::sessions;
@@ -85,18 +86,31 @@ pub async fn sign_up(
     let name = parse_name(body.name)?;
 
     // Counted before the hash, so a refused sign-up costs none.
-    if let Some(ip) = client_address(&req, &state.proxies)
+    let ip = client_address(&req, &state.proxies);
+    if let Some(ip) = ip
         && let Err(retry_after) = state.sign_up_throttle.admit(&state.db, ip).await?
     {
         return Err(ApiError::SignUpThrottled {
             retry_after_secs: retry_after.as_secs(),
         });
     }
-    let hash = state.hasher.hash(password).await?;
+    let hash = match state.hasher.hash(password).await {
+        Ok(hash) => hash,
+        Err(busy @ HashError::Busy { .. }) => {
+            if let Some(ip) = ip {
+                state
+                    .sign_up_throttle
+                    .record_unchecked(&state.db, ip)
+                    .await?;
+            }
+            return Err(busy.into());
+        }
+        Err(other) => return Err(other.into()),
+    };
     let user = accounts::create_user(&state.db, &email, name, hash).await?;
     tracing::Span::current().record("user_id", tracing::field::display(user.id));
     // Changing the password takes a session, and this account has none yet.
-    let client = client_info(&req, &state.proxies);
+    let client = client_info(&req, ip);
     let issued = sessions::start_session(&state.db, &user, state.session_ttl, client)
         .await?
         .ok_or_else(|| anyhow::anyhow!("a new account's password changed before it signed in"))?;
@@ -139,11 +153,12 @@ pub async fn sign_in(
     if body.refresh_token_delivery == RefreshTokenDelivery::Cookie {
         cookie_mode::admit(&state, &req)?;
     }
-    let client = client_info(&req, &state.proxies);
+    let ip = client_address(&req, &state.proxies);
+    let client = client_info(&req, ip);
     let attempt = password_check::admit(
         &state.db,
         &state.throttle,
-        ThrottleKeys::new(&body.email, client_address(&req, &state.proxies)),
+        ThrottleKeys::new(&body.email, ip),
     )
     .await?;
     // A malformed email cannot belong to anyone: answer exactly like a wrong password, after
