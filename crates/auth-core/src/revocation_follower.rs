@@ -172,6 +172,8 @@ async fn follow(
     first_done: watch::Sender<bool>,
 ) {
     let mut cursor: Option<String> = None;
+    // A snapshot whose pages are still arriving (see `apply`).
+    let mut snapshot: Option<RevocationSet> = None;
     let mut retry = FIRST_RETRY_DELAY;
     let mut failing = false;
     loop {
@@ -192,7 +194,7 @@ async fn follow(
                 caught_up = !page.more;
                 // Without a cursor the answer is a snapshot whatever `reset` says.
                 let reset = page.reset || first;
-                apply(&shared, &page, reset);
+                apply(&shared, &page, reset, &mut snapshot);
                 cursor = Some(page.cursor);
                 shared.record(Ok(()));
                 if failing {
@@ -245,26 +247,86 @@ async fn follow(
     }
 }
 
-/// Replaces (snapshot) or extends (increment) the set, then drops what has expired.
-fn apply(shared: &Shared, page: &crate::revocation_feed::FeedPage, reset: bool) {
-    let mut set = shared
-        .set
-        .write()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let skipped = if reset {
-        let mut fresh = RevocationSet::default();
-        let skipped = page.merge_into(&mut fresh);
-        *set = fresh;
-        skipped
-    } else {
-        page.merge_into(&mut set)
+/// Extends the set with an increment, or builds a snapshot (which may come in several pages)
+/// aside in `snapshot` and puts it in place of the set once its last page is in: the set never
+/// shrinks to a snapshot's first page while the rest is on its way. Then drops what has expired.
+fn apply(
+    shared: &Shared,
+    page: &crate::revocation_feed::FeedPage,
+    reset: bool,
+    snapshot: &mut Option<RevocationSet>,
+) {
+    if reset {
+        *snapshot = Some(RevocationSet::default());
+    }
+    let skipped = match snapshot.as_mut() {
+        Some(building) => page.merge_into(building),
+        None => page.merge_into(&mut shared.set.write().unwrap_or_else(|p| p.into_inner())),
     };
-    set.prune(unix_now(), shared.grace_secs);
     if skipped > 0 {
         tracing::debug!(
             skipped,
             "revocation feed entries without a UUID id were ignored"
         );
     }
+    if page.more && snapshot.is_some() {
+        return;
+    }
+    let mut set = shared
+        .set
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(complete) = snapshot.take() {
+        *set = complete;
+    }
+    set.prune(unix_now(), shared.grace_secs);
     tracing::debug!(reset, entries = set.len(), "revocation set updated");
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn page(json: serde_json::Value) -> crate::revocation_feed::FeedPage {
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn revoked(shared: &Shared, sid: &str) -> bool {
+        let set = shared.set.read().unwrap();
+        set.is_revoked(Some(sid), "user", 0, unix_now(), 0)
+    }
+
+    /// A snapshot cut into pages replaces the set only with its last page: meanwhile, what
+    /// was known stays known (a session revoked on page 2 was never accepted in between).
+    #[test]
+    fn a_paged_snapshot_replaces_the_set_only_when_complete() {
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let expires_at = unix_now() + 600;
+        let session =
+            |sid: Uuid| serde_json::json!({"sid": sid.to_string(), "expires_at": expires_at});
+        let shared = Shared {
+            set: RwLock::default(),
+            health: Mutex::default(),
+            grace_secs: 0,
+        };
+        let mut snapshot = None;
+        let increment =
+            page(serde_json::json!({"cursor": "1", "sessions": [session(a), session(b)]}));
+        apply(&shared, &increment, false, &mut snapshot);
+
+        let first = page(
+            serde_json::json!({"cursor": "2", "reset": true, "more": true, "sessions": [session(c)]}),
+        );
+        apply(&shared, &first, true, &mut snapshot);
+        assert!(revoked(&shared, &a.to_string()) && revoked(&shared, &b.to_string()));
+
+        let last = page(serde_json::json!({"cursor": "3", "sessions": [session(b)]}));
+        apply(&shared, &last, false, &mut snapshot);
+        // The snapshot is the truth now: a is no longer listed, b and c are.
+        assert!(!revoked(&shared, &a.to_string()));
+        assert!(revoked(&shared, &b.to_string()) && revoked(&shared, &c.to_string()));
+        assert!(snapshot.is_none());
+    }
 }

@@ -17,6 +17,8 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Renewed when less than this share of its lifetime is left (a fifth: a minute of a 5-minute
 /// service token), so a poll never starts with a token about to expire.
 const RENEW_WHEN_LEFT: u32 = 5;
+/// The longest lifetime a service token is held for, whatever the token server says (a day).
+const MAX_LIFETIME_SECS: u64 = 24 * 60 * 60;
 
 #[derive(Deserialize)]
 struct TokenResponse {
@@ -68,7 +70,8 @@ impl ServiceToken {
             .map_err(|err| FetchError::Token(err.to_string()))?;
         let issued: TokenResponse =
             serde_json::from_slice(&body).map_err(|err| FetchError::Token(err.to_string()))?;
-        let lifetime = Duration::from_secs(issued.expires_in);
+        // Bounded: a token server's absurd `expires_in` must not overflow the clock below.
+        let lifetime = Duration::from_secs(issued.expires_in.min(MAX_LIFETIME_SECS));
         let renew_at = Instant::now() + lifetime - lifetime / RENEW_WHEN_LEFT;
         self.current = Some((issued.access_token.clone(), renew_at));
         Ok(issued.access_token)

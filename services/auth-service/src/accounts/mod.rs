@@ -102,12 +102,10 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
         .context("storing a password hash")?;
     for session in sessions::list_live(&txn, id).await? {
         if session.id != keep {
-            sessions::revoke(&txn, revocations, session.id).await?;
+            sessions::revoke_in(&txn, revocations, session.id).await?;
         }
     }
     txn.commit().await.context("committing a password change")?;
-    // Each revoke above ran in a savepoint, and its wake-up came before this commit: the feed's
-    // listener must look again now that the entries are visible.
     revocations.committed();
     Ok(())
 }

@@ -84,30 +84,46 @@ pub async fn start_session<C: ConnectionTrait + TransactionTrait>(
 /// Revokes a session: its refresh tokens stop working at once, and the revocation feed tells
 /// every validator to refuse its access tokens. True if it was live until now. The session's
 /// end and its feed entry are one transaction: a session is never ended without validators
-/// hearing of it (a failed write leaves it live, and the caller can try again). `db` is not
-/// itself a transaction: the feed's listener is woken when this one commits.
+/// hearing of it (a failed write leaves it live, and the caller can try again). The feed's
+/// listener is woken once it has committed.
 pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     log: &RevocationLog,
     session_id: Uuid,
 ) -> anyhow::Result<bool> {
     let txn = db.begin().await.context("starting a session revocation")?;
-    let now = crate::clock::now();
+    if !revoke_in(&txn, log, session_id).await? {
+        return Ok(false);
+    }
+    txn.commit()
+        .await
+        .context("committing a session revocation")?;
+    log.committed();
+    Ok(true)
+}
+
+/// [`revoke`]'s writes inside the caller's transaction `txn` (a password change revokes
+/// several sessions in its own). The caller commits, then wakes the feed's listener
+/// (`RevocationLog::committed`).
+pub async fn revoke_in<C: ConnectionTrait + TransactionSession>(
+    txn: &C,
+    log: &RevocationLog,
+    session_id: Uuid,
+) -> anyhow::Result<bool> {
     let updated = sessions::Entity::update_many()
-        .col_expr(sessions::Column::RevokedAt, Expr::value(now))
+        .col_expr(
+            sessions::Column::RevokedAt,
+            Expr::value(crate::clock::now()),
+        )
         .filter(sessions::Column::Id.eq(session_id))
         .filter(sessions::Column::RevokedAt.is_null())
-        .exec(&txn)
+        .exec(txn)
         .await
         .context("revoking a session")?;
     if updated.rows_affected == 0 {
         return Ok(false);
     }
-    log.record_session(&txn, session_id).await?;
-    txn.commit()
-        .await
-        .context("committing a session revocation")?;
-    log.committed();
+    log.record_session(txn, session_id).await?;
     Ok(true)
 }
 

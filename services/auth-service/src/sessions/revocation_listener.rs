@@ -22,6 +22,8 @@ use crate::entities::revocations;
 /// The Postgres channel every replica listens on.
 pub(super) const CHANNEL: &str = "taskgate_revocations";
 /// The listener reads at most this many entries at a time (it reads on until it has all).
+/// How long the listener waits for a wake-up before it reads the log anyway.
+const SAFETY_READ_INTERVAL: Duration = Duration::from_secs(5);
 const BATCH: u64 = 1000;
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(30);
@@ -75,7 +77,11 @@ impl RevocationListener {
                         tracing::info!("the revocation listener reads the log again");
                     }
                     retry = FIRST_RETRY;
-                    self.news.wake.notified().await;
+                    // Woken by a commit (ours, or another replica's NOTIFY); and now and then
+                    // regardless, one `MAX(id)` per replica, in case a notification was lost
+                    // (a pooler in transaction mode, say): never a read per waiter.
+                    let _ =
+                        tokio::time::timeout(SAFETY_READ_INTERVAL, self.news.wake.notified()).await;
                 }
                 Err(error) => {
                     if retry == FIRST_RETRY {
