@@ -11,14 +11,24 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
 auth_port=${AUTH__HTTP__PORT:-8081}
 tasks_port=${TASKS__HTTP__PORT:-8082}
 pids=()
-stop() {
+running() {
+  local pid
+  for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  return 1
+}
+# Each service drains on SIGINT or SIGTERM and stops at once on a second signal. Ctrl-C has
+# already sent SIGINT to both (they share the terminal's process group), so give them a few
+# seconds before sending SIGTERM to whatever is left.
+stop() { # grace_in_tenths_of_a_second
   trap - INT TERM EXIT
   echo
   echo "stopping..."
+  for _ in $(seq 1 "$1"); do running || break; sleep 0.1; done
   kill "${pids[@]}" 2>/dev/null || true
   wait "${pids[@]}" 2>/dev/null || true
 }
-trap stop INT TERM EXIT
+trap 'stop 50' INT
+trap 'stop 0' TERM EXIT
 
 wait_ready() { # name url
   for _ in $(seq 1 100); do

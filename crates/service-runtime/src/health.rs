@@ -26,6 +26,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Liveness { status: "ok" })
 }
 
+/// Why `/readyz` says 503 once the drain has started ([`crate::shutdown`]).
+pub const DRAINING: &str = "the service is shutting down";
+
 /// 503 problem+json naming what is missing (`reasons` joined with "; ").
 pub fn not_ready(reasons: &[&str]) -> HttpResponse {
     Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", "Not ready")

@@ -17,6 +17,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::cors::{self, CorsPolicy};
 use crate::request_limits::{self, RequestLimits};
+use crate::shutdown::{self, DrainTimes, Shutdown};
 
 /// A client must send its whole request head within this time (slow-loris defence).
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -36,6 +37,15 @@ pub struct HttpApi<F> {
     pub body_limit_bytes: usize,
     /// Which browser origins get CORS answers (none by default).
     pub cors: CorsPolicy,
+    /// How long it may take to stop ([`crate::shutdown`]).
+    pub drain: DrainTimes,
+}
+
+/// A server that has started, and its drain.
+pub struct Started {
+    /// Resolves when the server has stopped.
+    pub server: Server,
+    pub shutdown: Shutdown,
 }
 
 /// Binds `host:port` (port 0: any free port), saying which in the error.
@@ -46,8 +56,10 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
 /// request is traced and held to the [`request_limits`] and the timeouts above; listed browser
 /// origins get CORS answers; malformed JSON or query strings and unknown routes are
-/// problem+json; the finished document is served at `GET /openapi.json`.
-pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Server>
+/// problem+json; the finished document is served at `GET /openapi.json`. Every route can
+/// extract `web::Data<Draining>`. The server does not watch signals itself:
+/// [`shutdown::drain_on_signal`] does, in the binaries.
+pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Started>
 where
     F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
 {
@@ -62,9 +74,12 @@ where
         openapi,
         routes,
         cors,
+        drain,
         ..
     } = api;
     let cors = Arc::new(cors);
+    let (draining_flag, draining) = shutdown::flag();
+    let draining = web::Data::new(draining);
     let server = HttpServer::new(move || {
         let cors = Arc::clone(&cors);
         App::new()
@@ -80,6 +95,7 @@ where
             .wrap(TracingLogger::default())
             .app_data(json_config.clone())
             .app_data(query_config.clone())
+            .app_data(draining.clone())
             // Routes and their OpenAPI paths are collected together; the finished document
             // is then served at /openapi.json (which documents itself).
             .into_utoipa_app()
@@ -92,7 +108,10 @@ where
     .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
     .keep_alive(KEEP_ALIVE)
     .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+    .shutdown_timeout(drain.timeout.as_secs())
+    .disable_signals()
     .listen(listener)?
     .run();
-    Ok(server)
+    let shutdown = Shutdown::new(draining_flag, server.handle(), drain);
+    Ok(Started { server, shutdown })
 }

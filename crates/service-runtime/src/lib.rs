@@ -6,6 +6,7 @@
 //!   malformed input and unknown routes, and the OpenAPI document at `/openapi.json`;
 //! - [`request_limits`]: the size, time and token-in-URL limits every request meets;
 //! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready;
+//! - [`shutdown`]: the drain on SIGTERM (`/readyz` 503, requests in flight finish, exit 0);
 //! - [`cors`]: the browser origins a deployment allows, and their CORS answers;
 //! - [`loopback`]: which URLs and listen addresses stay on the machine (production rules).
 //!
@@ -19,6 +20,7 @@ pub mod http_server;
 pub mod loopback;
 pub mod request_limits;
 pub mod settings;
+pub mod shutdown;
 pub mod telemetry;
 
 #[cfg(feature = "test-support")]

@@ -13,6 +13,7 @@ use service_runtime::loopback::{exposure_warning, is_loopback_host, require_tls_
 use service_runtime::settings::{
     DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
 };
+use service_runtime::shutdown::DrainTimes;
 
 use crate::client_address::{ForwardedHeader, TrustedProxies};
 
@@ -200,6 +201,11 @@ pub struct HttpSettings {
     /// CORS at all, and only our own origin may use the cookie.
     #[serde(deserialize_with = "comma_separated")]
     pub allowed_origins: Vec<String>,
+    /// On SIGTERM: seconds to keep serving with `/readyz` at 503 before the listener closes,
+    /// so load balancers stop sending first (e.g. 5 behind Kubernetes; 0: close at once).
+    pub drain_delay_secs: u64,
+    /// On SIGTERM, after the delay: the longest requests in flight get to finish.
+    pub drain_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -281,6 +287,12 @@ impl Default for Settings {
     }
 }
 
+impl HttpSettings {
+    pub fn drain_times(&self) -> DrainTimes {
+        DrainTimes::from_secs(self.drain_delay_secs, self.drain_timeout_secs)
+    }
+}
+
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
@@ -290,6 +302,8 @@ impl Default for HttpSettings {
             trusted_proxies: Vec::new(),
             forwarded_header: ForwardedHeader::default(),
             allowed_origins: Vec::new(),
+            drain_delay_secs: 0,
+            drain_timeout_secs: 20,
         }
     }
 }

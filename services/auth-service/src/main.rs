@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use service_runtime::telemetry;
+use service_runtime::{shutdown, telemetry};
 
 use auth_service::cli::{self, Format};
 use auth_service::config::Settings;
@@ -156,10 +156,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     match command {
         Command::Serve => {
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await?
+            let app = Application::build(settings).await?;
+            // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
+            let signals = tokio::spawn(shutdown::drain_on_signal(app.shutdown())?);
+            app.run_until_stopped().await?;
+            signals.abort();
         }
         Command::Migrate => {
             database::open(&settings).await?;

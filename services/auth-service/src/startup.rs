@@ -8,7 +8,8 @@ use actix_web::web;
 use anyhow::Context;
 use auth_core::{Verifier, VerifierConfig};
 use service_runtime::cors::{CorsPolicy, origin_of_url};
-use service_runtime::http_server::{self, HttpApi};
+use service_runtime::http_server::{self, HttpApi, Started};
+use service_runtime::shutdown::Shutdown;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::account_deletion::delivery::{PurgeDelivery, PurgeTarget};
@@ -34,6 +35,7 @@ pub struct Application {
     port: u16,
     issuer: String,
     server: Server,
+    shutdown: Shutdown,
     workers: Workers,
     clock: Clock,
 }
@@ -134,7 +136,7 @@ impl Application {
             cookie_origins,
         });
         let verifier = web::Data::new(verifier);
-        let server = http_server::start(
+        let Started { server, shutdown } = http_server::start(
             listener,
             HttpApi {
                 openapi: crate::routes::api_doc::base_document(),
@@ -148,6 +150,7 @@ impl Application {
                     origins: allowed_origins,
                     allow_credentials: true,
                 },
+                drain: settings.http.drain_times(),
             },
         )?;
         tracing::info!(%issuer, port, "auth-service listening");
@@ -155,6 +158,7 @@ impl Application {
             port,
             issuer,
             server,
+            shutdown,
             workers,
             clock,
         })
@@ -172,6 +176,11 @@ impl Application {
     /// Stops the server (tests use it to take an issuer offline).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
+    }
+
+    /// Drains and stops the server (`main` on SIGTERM; tests directly).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     /// The clock its time rules go by (sign-in lockouts, the refresh reuse grace); tests

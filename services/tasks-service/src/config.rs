@@ -15,6 +15,7 @@ use service_runtime::loopback::{exposure_warning, require_tls_unless_loopback};
 use service_runtime::settings::{
     DatabaseSettings, comma_separated, load_layered, redacted, secret_from_env,
 };
+use service_runtime::shutdown::DrainTimes;
 
 /// Where the auth-service publishes its revocation feed, relative to its issuer URL.
 const REVOCATION_FEED_PATH: &str = "/api/auth/revocations";
@@ -59,6 +60,11 @@ pub struct HttpSettings {
     /// credentials). Empty: no CORS headers at all.
     #[serde(deserialize_with = "comma_separated")]
     pub allowed_origins: Vec<String>,
+    /// On SIGTERM: seconds to keep serving with `/readyz` at 503 before the listener closes,
+    /// so load balancers stop sending first (e.g. 5 behind Kubernetes; 0: close at once).
+    pub drain_delay_secs: u64,
+    /// On SIGTERM, after the delay: the longest requests in flight get to finish.
+    pub drain_timeout_secs: u64,
 }
 
 /// Which issuers' tokens this service trusts.
@@ -170,12 +176,20 @@ impl Default for Settings {
     }
 }
 
+impl HttpSettings {
+    pub fn drain_times(&self) -> DrainTimes {
+        DrainTimes::from_secs(self.drain_delay_secs, self.drain_timeout_secs)
+    }
+}
+
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             host: "127.0.0.1".into(),
             port: 8082,
             allowed_origins: Vec::new(),
+            drain_delay_secs: 0,
+            drain_timeout_secs: 20,
         }
     }
 }

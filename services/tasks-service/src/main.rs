@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use service_runtime::telemetry;
+use service_runtime::{shutdown, telemetry};
 
 use tasks_service::config::Settings;
 use tasks_service::database;
@@ -50,10 +50,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => {
             telemetry::init_for_server();
             let settings = Settings::load()?;
-            Application::build(settings)
-                .await?
-                .run_until_stopped()
-                .await?;
+            let app = Application::build(settings).await?;
+            // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
+            let signals = tokio::spawn(shutdown::drain_on_signal(app.shutdown())?);
+            app.run_until_stopped().await?;
+            signals.abort();
         }
         Command::Migrate => {
             telemetry::init_for_cli();

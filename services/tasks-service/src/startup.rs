@@ -6,7 +6,8 @@ use anyhow::Context;
 use auth_core::Verifier;
 use secrecy::ExposeSecret;
 use service_runtime::cors::CorsPolicy;
-use service_runtime::http_server::{self, HttpApi};
+use service_runtime::http_server::{self, HttpApi, Started};
+use service_runtime::shutdown::Shutdown;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Settings;
@@ -19,6 +20,7 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct Application {
     port: u16,
     server: Server,
+    shutdown: Shutdown,
 }
 
 impl Application {
@@ -40,7 +42,7 @@ impl Application {
             cursor_key: cursor_key(&settings),
             require_if_match: settings.api.require_if_match,
         });
-        let server = http_server::start(
+        let Started { server, shutdown } = http_server::start(
             listener,
             HttpApi {
                 openapi: crate::routes::api_doc::base_document(),
@@ -56,14 +58,24 @@ impl Application {
                     origins: settings.allowed_origins()?,
                     allow_credentials: false,
                 },
+                drain: settings.http.drain_times(),
             },
         )?;
         tracing::info!(port, issuer = %settings.auth.issuer_url, "tasks-service listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            shutdown,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Drains and stops the server (`main` on SIGTERM; tests directly).
+    pub fn shutdown(&self) -> Shutdown {
+        self.shutdown.clone()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {

@@ -2,6 +2,7 @@
 //! - [`eventually`]: wait for a condition, with a deadline, instead of sleeping a fixed time;
 //! - [`gauge`]: one value of a service's `/metrics`;
 //! - [`assert_request_limits`]: the request limits every service holds, probed over raw TCP;
+//! - [`assert_sigterm_drains`]: a service binary's drain on SIGTERM;
 //! - [`assert_example_matches_defaults`]: the check behind each service's test of
 //!   `config/<service>.example.toml`, which names every setting with its built-in default, so
 //!   it cannot drift from the code.
@@ -10,8 +11,10 @@
 //! a URL to fill in) or a table that is empty by default (`[[clients]]`) is written commented
 //! out with the `#` right against it (`#master_key = "…"`), ready to uncomment.
 
+mod drain;
 mod request_limits;
 
+pub use drain::{DRAIN_DELAY_SECS, DrainProbe, assert_sigterm_drains, free_port};
 pub use request_limits::{LimitsProbe, assert_request_limits};
 
 use std::collections::{BTreeMap, BTreeSet};

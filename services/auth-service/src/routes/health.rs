@@ -1,5 +1,7 @@
 use actix_web::{HttpResponse, get, web};
 use serde::Serialize;
+use service_runtime::health::{DRAINING, not_ready};
+use service_runtime::shutdown::Draining;
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -21,7 +23,8 @@ pub struct ReadinessChecks {
 
 /// Ready to serve.
 ///
-/// Ready when the database answers (the signing key is loaded before the server starts).
+/// Ready when the database answers (the signing key is loaded before the server starts) and
+/// the service is not shutting down.
 #[utoipa::path(
     tag = service_runtime::health::TAG,
     responses(
@@ -30,7 +33,10 @@ pub struct ReadinessChecks {
     ),
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: web::Data<AppState>, draining: web::Data<Draining>) -> HttpResponse {
+    if draining.is_draining() {
+        return not_ready(&[DRAINING]);
+    }
     if service_database::ping(&state.db).await {
         HttpResponse::Ok().json(Readiness {
             status: "ready",
@@ -40,6 +46,6 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             },
         })
     } else {
-        service_runtime::health::not_ready(&["the database is unreachable"])
+        not_ready(&["the database is unreachable"])
     }
 }

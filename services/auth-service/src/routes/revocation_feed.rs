@@ -9,6 +9,7 @@ use auth_core::ServiceClient;
 use auth_core::scopes::REVOCATIONS_READ;
 use http_problem::openapi as problems;
 use serde::Deserialize;
+use service_runtime::shutdown::Draining;
 use utoipa::IntoParams;
 
 use super::api_doc::TAG_SESSIONS;
@@ -40,6 +41,7 @@ pub struct FeedQuery {
 /// expired; paged (`limit`, `more`), long-polls with `since` and `wait`. For validators: a
 /// service token (client_credentials) with the `revocations:read` scope. Each replica holds at
 /// most `AUTH__REVOCATION_FEED__MAX_LONG_POLLS` long-polls; past that, 503 with `Retry-After`.
+/// When the service starts shutting down, long-polls answer at once (nothing new).
 #[utoipa::path(
     tag = TAG_SESSIONS,
     operation_id = "revocation_feed",
@@ -60,6 +62,7 @@ pub async fn feed(
     state: web::Data<AppState>,
     client: ServiceClient,
     query: web::Query<FeedQuery>,
+    draining: web::Data<Draining>,
 ) -> Result<HttpResponse, ApiError> {
     client.require_scope(REVOCATIONS_READ)?;
     let query = query.into_inner();
@@ -85,7 +88,13 @@ pub async fn feed(
     };
     let page = state
         .revocations
-        .read(&state.db, query.since.as_deref(), wait, limit)
+        .read(
+            &state.db,
+            query.since.as_deref(),
+            wait,
+            limit,
+            draining.started(),
+        )
         .await?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, HeaderValue::from_static("no-store")))

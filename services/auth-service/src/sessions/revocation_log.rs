@@ -184,14 +184,16 @@ impl RevocationLog {
 
     /// Entries after `since` (or everything live, with `reset`, when `since` is absent or not
     /// a cursor this log knows), at most `limit`, waiting up to `wait` for the first one to
-    /// arrive. While it waits it holds no database connection and reads nothing: the
-    /// listener's read wakes it, and a follower that was at the head is answered from that.
+    /// arrive, or until `stop` resolves (the server drains), whichever is first. While it
+    /// waits it holds no database connection and reads nothing: the listener's read wakes it,
+    /// and a follower that was at the head is answered from that.
     pub async fn read<C: ConnectionTrait>(
         &self,
         db: &C,
         since: Option<&str>,
         wait: Duration,
         limit: u64,
+        stop: impl Future<Output = ()>,
     ) -> anyhow::Result<FeedPage> {
         let limit = limit.clamp(1, MAX_ENTRIES_PER_ANSWER);
         let deadline = tokio::time::Instant::now() + wait;
@@ -216,8 +218,12 @@ impl RevocationLog {
                 since
             }
         };
+        tokio::pin!(stop);
         loop {
-            let woken = tokio::time::timeout_at(deadline, news.changed()).await;
+            let woken = tokio::select! {
+                woken = tokio::time::timeout_at(deadline, news.changed()) => woken,
+                () = &mut stop => return Ok(page(Vec::new(), since, false, false)),
+            };
             if !matches!(woken, Ok(Ok(()))) {
                 // The deadline (or the listener is gone): nothing new.
                 return Ok(page(Vec::new(), since, false, false));

@@ -18,4 +18,5 @@ mod retention;
 mod revocation_feed;
 mod rotation;
 mod sessions;
+mod shutdown;
 mod throttling;

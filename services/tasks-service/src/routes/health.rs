@@ -1,6 +1,8 @@
 use actix_web::{HttpResponse, get, web};
 use auth_core::{RevocationStatus, Verifier};
 use serde::Serialize;
+use service_runtime::health::{DRAINING, not_ready};
+use service_runtime::shutdown::Draining;
 use utoipa::ToSchema;
 
 use crate::routes::AppState;
@@ -27,7 +29,8 @@ pub struct ReadinessChecks {
 
 /// Ready to serve.
 ///
-/// Ready when the database answers and the primary issuer's keys are loaded. The revocation
+/// Ready when the database answers, the primary issuer's keys are loaded and the service is not
+/// shutting down. The revocation
 /// feed is reported but does not decide readiness: while it is down, tokens are still checked
 /// against the revocations already known and expire within minutes anyway, and taking every
 /// replica out of service because the auth-service is briefly away would be worse.
@@ -39,7 +42,14 @@ pub struct ReadinessChecks {
     ),
 )]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>, verifier: web::Data<Verifier>) -> HttpResponse {
+pub async fn readyz(
+    state: web::Data<AppState>,
+    verifier: web::Data<Verifier>,
+    draining: web::Data<Draining>,
+) -> HttpResponse {
+    if draining.is_draining() {
+        return not_ready(&[DRAINING]);
+    }
     let database = service_database::ping(&state.db).await;
     let keys = verifier.has_keys();
     if database && keys {
@@ -59,7 +69,7 @@ pub async fn readyz(state: web::Data<AppState>, verifier: web::Data<Verifier>) -
     if !keys {
         missing.push("the issuer's signing keys have not been loaded yet");
     }
-    service_runtime::health::not_ready(&missing)
+    not_ready(&missing)
 }
 
 /// `ok`, `unreachable: <why>`, `connecting` (no answer yet) or `disabled`.

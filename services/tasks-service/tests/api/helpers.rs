@@ -231,6 +231,31 @@ impl TestApp {
         }
     }
 
+    /// The environment a `tasks-service` binary needs to serve this app's database and trust
+    /// its auth-service (following the revocation feed as its client), on `port`.
+    pub fn binary_env(&self, port: u16) -> Vec<(String, String)> {
+        let settings = &self.tasks_settings;
+        let secret = |setting: &Option<secrecy::SecretString>| {
+            secrecy::ExposeSecret::expose_secret(setting.as_ref().unwrap()).to_owned()
+        };
+        [
+            ("TASKS__DATABASE__URL", secret(&settings.database.url)),
+            ("TASKS__DATA_DIR", settings.data_dir.display().to_string()),
+            ("TASKS__AUTH__ISSUER_URL", self.issuer.clone()),
+            (
+                "TASKS__AUTH__FEED_CLIENT_ID",
+                settings.auth.feed_client_id.clone().unwrap(),
+            ),
+            (
+                "TASKS__AUTH__FEED_CLIENT_SECRET",
+                secret(&settings.auth.feed_client_secret),
+            ),
+            ("TASKS__HTTP__PORT", port.to_string()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value))
+        .to_vec()
+    }
+
     pub async fn sign_up(&self, email: &str) -> TestUser {
         let response = self
             .client

@@ -19,3 +19,4 @@ mod listing;
 mod openapi;
 mod outages;
 mod query_plans;
+mod shutdown;
