@@ -14,7 +14,7 @@ use anyhow::Context;
 use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionSession, TransactionTrait,
+    QuerySelect, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -67,11 +67,7 @@ pub async fn delete_account<C: ConnectionTrait + TransactionTrait>(
         .context("writing the purge outbox records")?;
     }
     revocations.record_user_cutoff(&txn, user_id).await?;
-    txn.commit()
-        .await
-        .context("committing an account deletion")?;
-    // Only now: woken before the commit, the listener would read the log without the cut-off.
-    revocations.committed();
+    revocations.commit(txn, "an account deletion").await?;
     tracing::info!(%user_id, "deleted an account");
     Ok(true)
 }

@@ -6,7 +6,7 @@ use anyhow::Context;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, SqlErr,
-    TransactionSession, TransactionTrait,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -105,7 +105,6 @@ pub async fn change_password<C: ConnectionTrait + TransactionTrait>(
             sessions::revoke_in(&txn, revocations, session.id).await?;
         }
     }
-    txn.commit().await.context("committing a password change")?;
-    revocations.committed();
+    revocations.commit(txn, "a password change").await?;
     Ok(())
 }

@@ -95,16 +95,13 @@ pub async fn revoke<C: ConnectionTrait + TransactionTrait>(
     if !revoke_in(&txn, log, session_id).await? {
         return Ok(false);
     }
-    txn.commit()
-        .await
-        .context("committing a session revocation")?;
-    log.committed();
+    log.commit(txn, "a session revocation").await?;
     Ok(true)
 }
 
 /// [`revoke`]'s writes inside the caller's transaction `txn` (a password change revokes
-/// several sessions in its own). The caller commits, then wakes the feed's listener
-/// (`RevocationLog::committed`).
+/// several sessions in its own). The caller commits with `RevocationLog::commit`, which then
+/// wakes the feed's listener.
 pub async fn revoke_in<C: ConnectionTrait + TransactionSession>(
     txn: &C,
     log: &RevocationLog,

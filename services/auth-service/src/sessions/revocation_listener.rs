@@ -3,7 +3,7 @@
 //! the listener reads the new entries once per wake and publishes them, and a follower at the
 //! head of the log is answered from that.
 //!
-//! What wakes the listener: a commit on this replica ([`super::revocation_log::RevocationLog::committed`]),
+//! What wakes the listener: a commit on this replica ([`super::revocation_log::RevocationLog::commit`]),
 //! and on Postgres every replica's commit, through `LISTEN`/`NOTIFY` (the notification is
 //! sent inside the writing transaction, so Postgres delivers it only if and when that commits).
 //! When the listening connection drops, it reconnects and wakes the reader once, which reads

@@ -116,7 +116,7 @@ impl RevocationLog {
     }
 
     /// Records a session's end in `txn` (a transaction: the entry commits with the change it
-    /// announces, or not at all). After committing it, call [`Self::committed`].
+    /// announces, or not at all). Commit `txn` with [`Self::commit`].
     pub async fn record_session<T: ConnectionTrait + TransactionSession>(
         &self,
         txn: &T,
@@ -125,8 +125,8 @@ impl RevocationLog {
         self.insert(txn, KIND_SESSION, session_id, None).await
     }
 
-    /// Every token of `user_id` issued before now is refused (account deletion). After
-    /// committing `txn`, call [`Self::committed`].
+    /// Every token of `user_id` issued before now is refused (account deletion). Commit
+    /// `txn` with [`Self::commit`].
     pub async fn record_user_cutoff<T: ConnectionTrait + TransactionSession>(
         &self,
         txn: &T,
@@ -138,11 +138,17 @@ impl RevocationLog {
         self.insert(txn, KIND_USER, user_id, Some(not_before)).await
     }
 
-    /// Wakes this replica's listener after a transaction that recorded entries has committed
-    /// (never before: it would read the log without them and go back to sleep). On Postgres
-    /// the `NOTIFY` sent in the transaction wakes every replica too; this saves the round trip.
-    pub fn committed(&self) {
+    /// Commits `txn`, which recorded entries, and only then wakes this replica's listener:
+    /// woken before the commit, it would read the log without them and sleep until its next
+    /// safety read. (On Postgres the `NOTIFY` sent in the transaction wakes every replica when
+    /// it commits; this saves the round trip, and is the only wake-up on SQLite.) `what`
+    /// names the change in the error.
+    pub async fn commit<T: TransactionSession>(&self, txn: T, what: &str) -> anyhow::Result<()> {
+        txn.commit()
+            .await
+            .with_context(|| format!("committing {what}"))?;
         self.news.wake.notify_one();
+        Ok(())
     }
 
     /// On Postgres, ids come from a sequence when the insert runs but become visible when its
