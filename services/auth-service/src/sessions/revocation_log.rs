@@ -358,3 +358,55 @@ fn page(rows: Vec<revocations::Model>, cursor: i64, reset: bool, more: bool) -> 
     }
     page
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+
+    use sea_orm::{DbErr, TransactionSession};
+
+    use super::RevocationLog;
+
+    /// A transaction whose commit takes a turn of the scheduler, then notes that it is done.
+    struct SlowCommit(Arc<Mutex<Vec<&'static str>>>);
+
+    // The trait is an `async_trait`; this is its expansion, without the crate.
+    type Answer<'a> = Pin<Box<dyn Future<Output = Result<(), DbErr>> + Send + 'a>>;
+
+    impl TransactionSession for SlowCommit {
+        fn commit<'a>(self) -> Answer<'a>
+        where
+            Self: 'a,
+        {
+            Box::pin(async move {
+                tokio::task::yield_now().await;
+                self.0.lock().unwrap().push("committed");
+                Ok(())
+            })
+        }
+
+        fn rollback<'a>(self) -> Answer<'a>
+        where
+            Self: 'a,
+        {
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    /// Woken before the commit, the listener would read the log without the new entries and
+    /// sleep until its safety read (seconds; on SQLite no `NOTIFY` comes to its rescue).
+    #[tokio::test]
+    async fn the_listener_is_woken_only_after_the_commit() {
+        let log = RevocationLog::new(300, 10);
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let listener = async {
+            log.news.wake.notified().await;
+            events.lock().unwrap().push("woken");
+        };
+        let commit = log.commit(SlowCommit(Arc::clone(&events)), "a test");
+        let (committed, ()) = tokio::join!(commit, listener);
+        committed.unwrap();
+        assert_eq!(*events.lock().unwrap(), ["committed", "woken"]);
+    }
+}
