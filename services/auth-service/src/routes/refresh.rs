@@ -15,6 +15,7 @@ use super::cookie_mode::{self, RefreshTokenDelivery};
 use super::{ApiError, AppState, refresh_cookie};
 use crate::accounts;
 use crate::entities::users;
+use crate::sessions::refresh::{RotateError, RotateRefused};
 use crate::sessions::{self, IssuedRefreshToken};
 
 /// A user as the API shows it (never the password hash).
@@ -152,16 +153,37 @@ pub async fn refresh(
             (token, RefreshTokenDelivery::Cookie)
         }
     };
-    let issued = sessions::refresh::rotate(
+    let rotated = sessions::refresh::rotate(
         &state.db,
         &state.revocations,
         &presented,
         &state.reuse_policy(),
     )
-    .await?;
+    .await;
+    let issued = match rotated {
+        Ok(issued) => issued,
+        Err(RotateError::Refused(refused)) if delivery == RefreshTokenDelivery::Cookie => {
+            return refused_in_cookie_mode(&refused);
+        }
+        Err(error) => return Err(error.into()),
+    };
     tracing::Span::current().record("session_id", tracing::field::display(issued.session.id));
-    let user = accounts::find_by_id(&state.db, issued.session.user_id)
-        .await?
-        .ok_or(ApiError::AccountGone)?;
+    let Some(user) = accounts::find_by_id(&state.db, issued.session.user_id).await? else {
+        return Err(ApiError::AccountGone);
+    };
     token_response(&state, &user, issued, delivery, StatusCode::OK)
+}
+
+/// The 401 of a cookie that did not rotate. A dead one (unknown, expired, its session over or
+/// just revoked for reuse) is removed, so the browser stops sending it. One that lost a race
+/// with another tab's refresh (within the reuse grace) is not: the cookie jar is shared, and a
+/// removal would delete the successor the winning tab has just been given.
+fn refused_in_cookie_mode(refused: &RotateRefused) -> Result<HttpResponse, ApiError> {
+    let mut response = actix_web::ResponseError::error_response(&ApiError::InvalidRefreshToken);
+    if *refused != RotateRefused::UsedWithinGrace {
+        response
+            .add_cookie(&refresh_cookie::removal())
+            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("removing the cookie: {e}")))?;
+    }
+    Ok(response)
 }

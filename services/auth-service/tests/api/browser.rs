@@ -14,6 +14,7 @@ const APP_ORIGIN: &str = "http://app.example";
 on_both_backends!(
     cookie_mode_keeps_the_refresh_token_out_of_the_body,
     cookie_mode_needs_json_from_an_allowed_origin,
+    a_dead_refresh_cookie_is_removed_but_not_one_that_lost_a_race,
 );
 
 async fn spawn(backend: Backend) -> TestApp {
@@ -92,6 +93,60 @@ async fn cookie_mode_keeps_the_refresh_token_out_of_the_body(backend: Backend) {
     assert_eq!(empty.status().as_u16(), 200);
     let body: Value = empty.json().await.unwrap();
     assert!(body.get("refresh_token").is_none(), "{body}");
+}
+
+/// A cookie-mode refresh with `cookie` (`taskgate_refresh=…`) from a tab that does not
+/// share the test client's jar.
+async fn refresh_with(app: &TestApp, cookie: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", APP_ORIGIN)
+        .header("cookie", cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The cookie's `name=value`, without its attributes.
+fn name_and_value(set_cookie: &str) -> &str {
+    set_cookie.split(';').next().unwrap()
+}
+
+fn removes_the_cookie(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.starts_with("taskgate_refresh=;") && value.contains("Max-Age=0"))
+}
+
+async fn a_dead_refresh_cookie_is_removed_but_not_one_that_lost_a_race(backend: Backend) {
+    let app = spawn(backend).await;
+    app.sign_up("browser@example.org").await;
+    let signed_in = sign_in_with_cookie(&app, APP_ORIGIN).await;
+    let first = name_and_value(&refresh_cookie(&signed_in)).to_owned();
+    let refreshed = app.refresh_with_cookie(APP_ORIGIN).await;
+    assert_eq!(refreshed.status().as_u16(), 200);
+    let second = name_and_value(&refresh_cookie(&refreshed)).to_owned();
+
+    // Another tab sent the first cookie at the same moment: refused, and the cookie the
+    // winner was given is left alone (the jar is shared).
+    let lost_race = refresh_with(&app, &first).await;
+    assert_eq!(lost_race.status().as_u16(), 401);
+    assert!(!removes_the_cookie(&lost_race), "{:?}", lost_race.headers());
+
+    // Replayed after the grace: theft, the session ends, and the cookie is removed.
+    app.clock.advance(chrono::Duration::seconds(3));
+    let replayed = refresh_with(&app, &first).await;
+    assert_eq!(replayed.status().as_u16(), 401);
+    assert!(removes_the_cookie(&replayed), "{:?}", replayed.headers());
+    // The successor's session is over too: removed as well.
+    let dead = refresh_with(&app, &second).await;
+    assert_eq!(dead.status().as_u16(), 401);
+    assert!(removes_the_cookie(&dead), "{:?}", dead.headers());
+    problem_of(dead, 401, "invalid-refresh-token").await;
 }
 
 async fn cookie_mode_needs_json_from_an_allowed_origin(backend: Backend) {
