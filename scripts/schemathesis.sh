@@ -16,6 +16,7 @@
 # skip, as a missing Postgres is; with CI=true it is an error.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
 
 # Pinned like PyJWT in scripts/test.sh: a new release may generate new input; that should be
 # a deliberate upgrade, not a surprise in CI.
@@ -164,12 +165,13 @@ run() { # label spec_url [st run options...]
   # --workers 1: with two, hypothesis parses lambdas' source from two threads at once, which
   # CPython 3.11 can fail ("AST constructor recursion depth mismatch"), an error in the tool
   # rather than a finding; one worker is fast enough here.
-  if ! st --config-file scripts/schemathesis.toml run "$spec" \
+  # Run from $work: schemathesis keeps a cache (.schemathesis/) in its working directory.
+  if ! (cd "$work" && st --config-file "$repo/scripts/schemathesis.toml" run "$spec" \
       --checks "$checks" --exclude-checks "$excluded_checks" \
       --max-examples "$max_examples" --workers 1 --request-timeout 30 \
       --generation-database none --no-color --warnings off \
       --report junit --report-dir "$work/reports/${label// /-}" \
-      "$@"; then
+      "$@"); then
     failed+=("$label")
   fi
 }
