@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite (`make test`): unit and property tests, both services' integration tests
 # on SQLite and on Postgres, the PyJWT interoperability check, the CLI and the example
-# configuration files. docs/tests.md explains the layout.
+# configuration files; then schemathesis against both running services
+# (scripts/schemathesis.sh). docs/tests.md explains the layout.
 #
 # The Postgres tests are the ones named `…::postgres`. They run when a server answers at
 # TEST_POSTGRES_URL (the tests' own URL; default postgres://postgres@127.0.0.1:5432/postgres).
@@ -104,4 +105,19 @@ if ci == "true" and counts["postgres"][0] == 0:
     print("    CI=true and no Postgres test ran")
     sys.exit(1)
 PY
+
+# Machine-made attacks on both services' documents and the real binaries. Run even when a
+# test failed: its findings are worth seeing too. TASKGATE_SKIP_SCHEMATHESIS=1 leaves it out
+# (not with CI=true); without schemathesis or pip it says SKIPPED, like Postgres above.
+echo
+if [ "${TASKGATE_SKIP_SCHEMATHESIS:-}" = "1" ]; then
+  if [ "$ci" = "true" ]; then
+    echo "TASKGATE_SKIP_SCHEMATHESIS=1 with CI=true: the schemathesis run is mandatory in CI" >&2
+    status=1
+  else
+    echo "==> schemathesis: SKIPPED (TASKGATE_SKIP_SCHEMATHESIS=1)"
+  fi
+else
+  scripts/schemathesis.sh || status=1
+fi
 exit "$status"

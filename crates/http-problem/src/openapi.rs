@@ -16,11 +16,11 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 use utoipa::openapi::content::ContentBuilder;
 use utoipa::openapi::header::HeaderBuilder;
-use utoipa::openapi::path::{HttpMethod, OperationBuilder};
-use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::path::{HttpMethod, Operation, OperationBuilder};
+use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Components, OpenApi, Ref};
+use utoipa::openapi::{Components, OpenApi, Ref, RefOr};
 use utoipa::{OpenApi as _, ToSchema};
 
 use crate::problem::{FieldError, Problem};
@@ -85,7 +85,8 @@ openapi_responses! {
     /// 400: the body or query string could not be read at all.
     BadRequest => problem_response(
         "Malformed request: the body or query string cannot be read (invalid JSON, a missing \
-         or unknown field, a wrong type).",
+         or unknown field, a wrong type), or the URL carries an access token (`token-in-url`: \
+         tokens go only in the `Authorization` header).",
         example("bad-request", "Malformed request", 400, "invalid JSON body: ..."),
     );
     /// 401 with an RFC 6750 `WWW-Authenticate: Bearer` challenge.
@@ -124,7 +125,8 @@ openapi_responses! {
     );
     /// 413: the body is larger than the route accepts.
     PayloadTooLarge => problem_response(
-        "The body is larger than this route accepts; `detail` says the limit.",
+        "The body is larger than this service accepts (announced or sent); `detail` says the \
+         limit.",
         example("payload-too-large", "Request body too large", 413, "the body must be at most 65536 bytes"),
     );
     /// 415: the body is not JSON.
@@ -165,12 +167,41 @@ openapi_responses! {
             "The server could not complete the request; it has been logged.",
         ),
     );
-    /// 503: a dependency (database, issuer keys) is unavailable.
+    /// 503: not now; `type` says why (a dependency is down, or the service is too busy).
     ServiceUnavailable => problem_response(
-        "A dependency (the database, or the issuer's keys) is unavailable; retry later.",
-        example("not-ready", "Not ready", 503, "the database is unreachable"),
+        "Not now; retry later (after `Retry-After` seconds, when given). `type` says why: \
+         `service-unavailable` (the database cannot be reached), `keys-unavailable` (the \
+         issuer's keys cannot be fetched), `busy` (too many passwords waiting to be hashed), \
+         `feed-busy` (too many revocation long-polls held), `not-ready` (`/readyz`).",
+        example(
+            "service-unavailable",
+            "Service unavailable",
+            503,
+            "the database cannot be reached right now; try again shortly",
+        ),
     )
     .header("Retry-After", string_header("Seconds to wait before retrying, when known."));
+    /// 408: the body did not arrive in time (service-runtime's request limits).
+    RequestTimeout => problem_response(
+        "The request body did not arrive in time; `detail` says the limit.",
+        example("request-timeout", "Request body too slow", 408, "the body must arrive within 15 s of the request"),
+    );
+    /// 414: the path and query are too long (service-runtime's request limits).
+    UriTooLong => problem_response(
+        "The path and query are longer than the service reads; `detail` says the limit.",
+        example("uri-too-long", "URI too long", 414, "the path and query must be at most 8192 bytes"),
+    );
+    /// 431: the header block is too large (service-runtime's request limits).
+    HeaderFieldsTooLarge => problem_response(
+        "The request headers, names and values together, are larger than the service reads; \
+         `detail` says the limit.",
+        example(
+            "header-fields-too-large",
+            "Request header fields too large",
+            431,
+            "the headers must be at most 16384 bytes, names and values together",
+        ),
+    );
 }
 
 /// The components every service document needs: the problem schemas, the responses above and
@@ -210,13 +241,130 @@ pub fn shared_components() -> OpenApi {
         UnprocessableEntity,
         TooManyRequests,
         InternalError,
-        ServiceUnavailable
+        ServiceUnavailable,
+        RequestTimeout,
+        UriTooLong,
+        HeaderFieldsTooLarge
     )
 ))]
 struct SharedComponents;
 
+/// The answers `service_runtime::request_limits` gives in front of every route, whatever the
+/// route: (status, name of the shared response). 400 is `token-in-url`; 413 is also answered
+/// to a bodiless route when a request announces a body over the limit.
+pub const ANSWERED_BEFORE_EVERY_ROUTE: [(u16, &str); 5] = [
+    (400, "BadRequest"),
+    (408, "RequestTimeout"),
+    (413, "PayloadTooLarge"),
+    (414, "UriTooLong"),
+    (431, "HeaderFieldsTooLarge"),
+];
+
+/// What every route that reads a JSON body may answer before its handler runs:
+/// [`crate::json_error_handler`] (and [`crate::Json`]) refuse an unreadable body (400), a body
+/// over the limit (413) and one that is not JSON (415).
+const ANSWERED_FOR_EVERY_JSON_BODY: [(u16, &str); 3] = [
+    (400, "BadRequest"),
+    (413, "PayloadTooLarge"),
+    (415, "UnsupportedMediaType"),
+];
+
+/// Documents, on every operation, the answers that no handler lists because no handler gives
+/// them: the request limits' ([`ANSWERED_BEFORE_EVERY_ROUTE`]), the JSON body's
+/// (`ANSWERED_FOR_EVERY_JSON_BODY`), and the 503 that [`crate::impl_response_error!`] gives
+/// instead of a 500 when a dependency is down (so every operation that documents the shared
+/// `InternalError` also documents `ServiceUnavailable`). Doing it here, once, means a new
+/// route cannot forget them.
+pub fn document_shared_answers(doc: &mut OpenApi) {
+    let components = doc.components.clone().unwrap_or_default();
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let reads_json = operation.request_body.as_ref().is_some_and(|body| {
+                body.content
+                    .keys()
+                    .any(|media| media == "application/json" || media.ends_with("+json"))
+            });
+            let answers_internal_error = matches!(
+                operation.responses.responses.get("500"),
+                Some(RefOr::Ref(reference)) if reference.ref_location == response_ref("InternalError")
+            );
+            let mut answers = ANSWERED_BEFORE_EVERY_ROUTE.to_vec();
+            if reads_json {
+                answers.extend(ANSWERED_FOR_EVERY_JSON_BODY);
+            }
+            if answers_internal_error {
+                answers.push((503, "ServiceUnavailable"));
+            }
+            for (status, name) in answers {
+                document_answer(operation, &components, status, name);
+            }
+        }
+    }
+}
+
+fn response_ref(name: &str) -> String {
+    format!("#/components/responses/{name}")
+}
+
+/// Adds the shared response `name` as `status` to `operation`. One that already documents the
+/// status keeps its own response when that is problem+json too (it says the route's own cause);
+/// one documenting another body (RFC 6749's error JSON on `/oauth/*`) gets the problem+json
+/// body beside its own, with a sentence saying when each is sent.
+fn document_answer(operation: &mut Operation, components: &Components, status: u16, name: &str) {
+    let shared = match components.responses.get(name) {
+        Some(RefOr::T(response)) => response,
+        _ => {
+            tracing::error!(name, "no such shared response: the document lacks it");
+            return;
+        }
+    };
+    let key = status.to_string();
+    let Some(existing) = operation.responses.responses.get(&key) else {
+        operation
+            .responses
+            .responses
+            .insert(key, RefOr::Ref(Ref::new(response_ref(name))));
+        return;
+    };
+    let own = match existing {
+        RefOr::T(response) => response.clone(),
+        RefOr::Ref(reference) => match reference
+            .ref_location
+            .strip_prefix("#/components/responses/")
+            .and_then(|own| components.responses.get(own))
+        {
+            Some(RefOr::T(response)) => response.clone(),
+            _ => return,
+        },
+    };
+    if own.content.contains_key(PROBLEM_JSON) {
+        return;
+    }
+    let mut merged: Response = own;
+    merged.description = format!(
+        "{} Refused before the route is reached, `application/problem+json`: {}",
+        merged.description, shared.description
+    );
+    if let Some(problem) = shared.content.get(PROBLEM_JSON) {
+        merged
+            .content
+            .insert(PROBLEM_JSON.to_owned(), problem.clone());
+    }
+    operation.responses.responses.insert(key, RefOr::T(merged));
+}
+
 /// `GET /openapi.json` serving `doc`, to which it first adds its own operation (so the spec
-/// lists every route the app serves, this one included). The document is serialised once.
+/// lists every route the app serves, this one included) and then, on every operation, the
+/// answers no handler lists ([`document_shared_answers`]). The document is serialised once.
 ///
 /// With utoipa-actix-web: `.into_utoipa_app().openapi(base).configure(routes::configure)
 /// .openapi_service(http_problem::openapi::openapi_json_service)`.
@@ -240,6 +388,7 @@ pub fn openapi_json_service(mut doc: OpenApi) -> actix_web::Resource {
                     ),
             ),
     );
+    document_shared_answers(&mut doc);
     let body = match serde_json::to_vec(&doc) {
         Ok(body) => web::Bytes::from(body),
         Err(error) => {
@@ -298,6 +447,69 @@ mod tests {
         let problem = &doc["components"]["schemas"]["Problem"]["properties"];
         assert!(problem["type"].is_object() && problem["kind"].is_null());
         assert!(problem["headers"].is_null());
+    }
+
+    #[test]
+    fn every_operation_gets_the_answers_no_handler_lists() {
+        let mut doc: OpenApi = serde_json::from_value(serde_json::json!({
+            "openapi": "3.1.0",
+            "info": { "title": "t", "version": "1" },
+            "paths": {
+                "/json": { "post": {
+                    "requestBody": { "content": { "application/json": { "schema": { "type": "object" } } } },
+                    "responses": {
+                        "201": { "description": "made" },
+                        "500": { "$ref": "#/components/responses/InternalError" },
+                    },
+                }},
+                "/oauth": { "post": {
+                    "requestBody": { "content": { "application/x-www-form-urlencoded": { "schema": { "type": "object" } } } },
+                    "responses": {
+                        "200": { "description": "ok" },
+                        "400": { "description": "RFC 6749", "content": { "application/json": { "schema": { "type": "object" } } } },
+                    },
+                }},
+            },
+        }))
+        .unwrap();
+        doc.merge(shared_components());
+        document_shared_answers(&mut doc);
+        let doc = serde_json::to_value(&doc).unwrap();
+        let json = &doc["paths"]["/json"]["post"]["responses"];
+        for (status, name) in [
+            ("400", "BadRequest"),
+            ("408", "RequestTimeout"),
+            ("413", "PayloadTooLarge"),
+            ("414", "UriTooLong"),
+            ("415", "UnsupportedMediaType"),
+            ("431", "HeaderFieldsTooLarge"),
+            ("503", "ServiceUnavailable"),
+        ] {
+            assert_eq!(
+                json[status]["$ref"],
+                format!("#/components/responses/{name}"),
+                "{status}"
+            );
+        }
+        let oauth = &doc["paths"]["/oauth"]["post"]["responses"];
+        // A form body is not JSON, and no shared 500 means no 503.
+        assert!(oauth["415"].is_null() && oauth["503"].is_null());
+        assert_eq!(
+            oauth["413"]["$ref"],
+            "#/components/responses/PayloadTooLarge"
+        );
+        // The route's own 400 stays, with the problem+json refusal beside it.
+        let bad = oauth["400"]["content"].as_object().unwrap();
+        assert_eq!(
+            bad.keys().collect::<Vec<_>>(),
+            ["application/json", PROBLEM_JSON]
+        );
+        assert!(
+            oauth["400"]["description"]
+                .as_str()
+                .unwrap()
+                .starts_with("RFC 6749 ")
+        );
     }
 
     #[actix_web::test]

@@ -335,8 +335,12 @@ pub async fn assert_answer_fits(
 
 /// Every operation documents a success, every response has a description, and every 4xx/5xx
 /// response documents exactly one body: the `(media type, schema $ref)` that `expected(path)`
-/// returns ([`PROBLEM_ERRORS`] everywhere but RFC 6749 routes). The shared Problem schema is
-/// RFC 9457's shape with the field errors (every service merges it in).
+/// returns ([`PROBLEM_ERRORS`] everywhere but RFC 6749 routes). The one exception is what the
+/// request limits answer before any route is reached
+/// ([`crate::openapi::ANSWERED_BEFORE_EVERY_ROUTE`]), problem+json on every path: there the
+/// problem+json body may stand beside, or instead of, the path's own. Every operation documents
+/// those statuses. The shared Problem schema is RFC 9457's shape with the field errors (every
+/// service merges it in).
 #[track_caller]
 pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, &'a str)) {
     for (method, path, operation) in operations(spec) {
@@ -346,6 +350,12 @@ pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, 
             "{method} {path} documents no success response"
         );
         let (media_type, schema) = expected(&path);
+        for (status, _) in crate::openapi::ANSWERED_BEFORE_EVERY_ROUTE {
+            assert!(
+                responses.contains_key(&status.to_string()),
+                "{method} {path} does not document {status}, which the request limits answer"
+            );
+        }
         for (status, response) in responses {
             let response = resolve(spec, response);
             assert!(
@@ -360,12 +370,27 @@ pub fn assert_errors_are<'a>(spec: &Value, expected: impl Fn(&str) -> (&'a str, 
             let content = response["content"].as_object().unwrap_or_else(|| {
                 panic!("{method} {path} {status}: an error without a documented body")
             });
-            let types: Vec<&String> = content.keys().collect();
-            assert_eq!(types, [media_type], "{method} {path} {status}");
-            assert_eq!(
-                content[media_type]["schema"]["$ref"], schema,
-                "{method} {path} {status}"
-            );
+            let before_route = crate::openapi::ANSWERED_BEFORE_EVERY_ROUTE
+                .iter()
+                .any(|(answered, _)| answered.to_string() == *status);
+            let mut bodies = vec![(media_type, schema)];
+            if before_route && media_type != PROBLEM_ERRORS.0 {
+                bodies.push(PROBLEM_ERRORS);
+                bodies.retain(|(media, _)| content.contains_key(*media));
+                assert!(
+                    !bodies.is_empty(),
+                    "{method} {path} {status}: no error body"
+                );
+            }
+            let types: BTreeSet<&str> = content.keys().map(String::as_str).collect();
+            let expected_types: BTreeSet<&str> = bodies.iter().map(|(media, _)| *media).collect();
+            assert_eq!(types, expected_types, "{method} {path} {status}");
+            for (media, schema) in bodies {
+                assert_eq!(
+                    content[media]["schema"]["$ref"], schema,
+                    "{method} {path} {status}"
+                );
+            }
         }
     }
     let problem = &spec["components"]["schemas"]["Problem"];

@@ -17,37 +17,84 @@ const MAX_QUERY_CHARS: usize = 200;
 
 /// The query string as sent; every value is still untrusted text. Unknown parameters are
 /// rejected (400 naming them) by `deny_unknown_fields`. The OpenAPI types say what each one
-/// must parse as.
+/// must parse as; each also accepts the empty string, which means the same as leaving the
+/// parameter out (`?q=`, as a cleared form field sends; see [`non_empty`]).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only completed (`true`) or open (`false`) tasks.
-    #[param(value_type = Option<bool>)]
+    #[param(schema_with = documented::completed)]
     pub completed: Option<String>,
     /// Only tasks of this priority.
-    #[param(value_type = Option<Priority>)]
+    #[param(schema_with = documented::priority)]
     pub priority: Option<String>,
     /// Only tasks due strictly before this RFC 3339 date-time.
-    #[param(value_type = Option<DateTime<Utc>>)]
+    #[param(schema_with = documented::date_time)]
     pub due_before: Option<String>,
     /// Only tasks due at or after this RFC 3339 date-time.
-    #[param(value_type = Option<DateTime<Utc>>)]
+    #[param(schema_with = documented::date_time)]
     pub due_after: Option<String>,
     /// Case-insensitive substring of the title or the description (at most 200 characters).
     #[param(max_length = 200)]
     pub q: Option<String>,
     /// `created_at`, `due_at`, `priority` or `title`, `-` in front for descending; ties by id.
     #[param(
-        pattern = "^-?(created_at|due_at|priority|title)$",
+        pattern = "^(-?(created_at|due_at|priority|title))?$",
         example = "-created_at"
     )]
     pub sort: Option<String>,
     /// Page size, 1–100.
-    #[param(value_type = Option<u8>, minimum = 1, maximum = 100, example = 50)]
+    #[param(schema_with = documented::limit, example = 50)]
     pub limit: Option<String>,
     /// `next_cursor` of the previous page, unchanged, with the same `sort` and filters.
     pub cursor: Option<String>,
+}
+
+/// The OpenAPI schemas of the typed parameters: the type, or the empty string.
+mod documented {
+    use utoipa::PartialSchema;
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaFormat, Type};
+    use utoipa::openapi::{KnownFormat, RefOr};
+
+    use crate::domain::Priority;
+
+    fn or_empty(schema: impl Into<RefOr<Schema>>) -> Schema {
+        AnyOfBuilder::new()
+            .item(schema)
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(0)),
+            )
+            .build()
+            .into()
+    }
+
+    pub fn completed() -> Schema {
+        or_empty(ObjectBuilder::new().schema_type(Type::Boolean))
+    }
+
+    pub fn priority() -> Schema {
+        or_empty(Priority::schema())
+    }
+
+    pub fn date_time() -> Schema {
+        or_empty(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+    }
+
+    pub fn limit() -> Schema {
+        or_empty(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(100)),
+        )
+    }
 }
 
 /// A query parameter that cannot be used, and why.
@@ -263,12 +310,16 @@ fn parse_instant(
 }
 
 fn parse_search(value: &Option<String>) -> Result<Option<String>, InvalidParameter> {
+    // Counted as sent, before trimming: the documented limit is on the parameter.
+    if value
+        .as_deref()
+        .is_some_and(|raw| raw.chars().count() > MAX_QUERY_CHARS)
+    {
+        return Err(invalid("q", "q must be at most 200 characters"));
+    }
     let Some(raw) = value.as_deref().map(str::trim).filter(|q| !q.is_empty()) else {
         return Ok(None);
     };
-    if raw.chars().count() > MAX_QUERY_CHARS {
-        return Err(invalid("q", "q must be at most 200 characters"));
-    }
     if raw.chars().any(char::is_control) {
         return Err(invalid("q", "q must not contain control characters"));
     }
@@ -332,6 +383,10 @@ mod tests {
             (error.name, error.message.as_str()),
             ("q", "q must be at most 200 characters")
         );
+        // The limit is on the parameter as sent, as documented, even if trimming shortens it.
+        let padded = format!("{}milk{}", "%20".repeat(100), "%20".repeat(100));
+        let error = params(&[("q", &padded)]).parse().unwrap_err();
+        assert_eq!(error.name, "q");
     }
 
     #[test]

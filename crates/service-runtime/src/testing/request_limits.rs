@@ -155,6 +155,13 @@ pub async fn assert_request_limits(probe: LimitsProbe<'_>) {
             (status, format!("urn:taskgate:problem:{kind}")),
             "{what}: {answer:?}"
         );
+        // The OpenAPI documents list this refusal on every operation (and so must name it).
+        assert!(
+            http_problem::openapi::ANSWERED_BEFORE_EVERY_ROUTE
+                .iter()
+                .any(|(documented, _)| *documented == status),
+            "{what}: {status} is not in ANSWERED_BEFORE_EVERY_ROUTE, so not documented"
+        );
     };
 
     let long_query = "a".repeat(MAX_URL_BYTES);
