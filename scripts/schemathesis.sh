@@ -146,15 +146,13 @@ ends_session='^(POST /api/auth/sign-out|DELETE /api/auth/sessions/\{id\}|POST /a
 # Every check schemathesis has, so: no 5xx; only documented statuses, media types, headers and
 # bodies; input the document rules out is refused (4xx); a protected operation refuses a
 # request without its credentials (ignored_auth); what was deleted stays gone and what was
-# created can be read (use_after_free, ensure_resource_availability, in the stateful phase).
-# Left out, each for a reason:
-# - positive_data_acceptance expects 2xx for any input the schema admits, but some rules are
-#   not schema-shaped (a common password, control characters in a title, due_after not before
-#   due_before, which grant needs which field), and those 4xx are right;
-# - unsupported_method expects 405 with `Allow` for an undeclared method on a known path; it
-#   gets the default service's 404 problem (routes are registered per method).
+# created can be read (use_after_free, ensure_resource_availability, in the stateful phase);
+# an undeclared method on a known path is 405 with `Allow` (unsupported_method).
+# Left out, for a reason: positive_data_acceptance expects 2xx for any input the schema admits,
+# but some rules are not schema-shaped (a common password, control characters in a title,
+# due_after not before due_before, which grant needs which field), and those 4xx are right.
 checks=all
-excluded_checks=positive_data_acceptance,unsupported_method
+excluded_checks=positive_data_acceptance
 
 failed=()
 run() { # label spec_url [st run options...]

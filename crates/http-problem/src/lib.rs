@@ -18,7 +18,5 @@ mod request_id;
 pub mod testing;
 
 pub use json_object::{Json, parse_object};
-pub use problem::{
-    FieldError, InvalidField, Problem, json_error_handler, query_error_handler, unknown_route,
-};
+pub use problem::{FieldError, InvalidField, Problem, json_error_handler, query_error_handler};
 pub use request_id::{RequestIdHeader, current_request_id};

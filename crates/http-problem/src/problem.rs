@@ -171,11 +171,6 @@ impl From<&InvalidField> for Problem {
     }
 }
 
-/// Default service for unknown routes: a 404 in the same problem+json shape as every error.
-pub async fn unknown_route() -> HttpResponse {
-    Problem::not_found("no such resource").to_response()
-}
-
 impl Problem {
     /// 400 for input that cannot be read at all (malformed JSON or query string, unknown
     /// fields); values that parse but are invalid are 422 validation errors instead.

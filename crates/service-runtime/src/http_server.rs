@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 use http_problem::{json_error_handler, query_error_handler};
 use tracing_actix_web::TracingLogger;
@@ -18,6 +18,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::cors::{self, CorsPolicy};
 use crate::request_limits::{self, RequestLimits};
 use crate::shutdown::{self, DrainTimes, Shutdown};
+use crate::unknown_routes::KnownRoutes;
 
 /// A client must send its whole request head within this time (slow-loris defence).
 pub const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,7 +57,7 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
 /// request is traced and held to the [`request_limits`] and the timeouts above; listed browser
 /// origins get CORS answers; malformed JSON or query strings and unknown routes are
-/// problem+json; the finished document is served at `GET /openapi.json`. Every route can
+/// problem+json (405 with `Allow` for a documented path's other methods); the finished document is served at `GET /openapi.json`. Every route can
 /// extract `web::Data<Draining>`. The server does not watch signals itself:
 /// [`shutdown::drain_on_signal`] does, in the binaries.
 pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Started>
@@ -80,8 +81,11 @@ where
     let cors = Arc::new(cors);
     let (draining_flag, draining) = shutdown::flag();
     let draining = web::Data::new(draining);
+    // Learnt from the finished OpenAPI document (the same in every worker).
+    let known = KnownRoutes::default();
     let server = HttpServer::new(move || {
         let cors = Arc::clone(&cors);
+        let known = known.clone();
         App::new()
             .wrap(from_fn(move |req, next| {
                 request_limits::enforce(limits, req, next)
@@ -101,9 +105,19 @@ where
             .into_utoipa_app()
             .openapi(openapi.clone())
             .configure(routes.clone())
-            .openapi_service(http_problem::openapi::openapi_json_service)
+            .openapi_service({
+                let known = known.clone();
+                move |doc| {
+                    known.learn(&doc);
+                    http_problem::openapi::openapi_json_service(doc)
+                }
+            })
             .into_app()
-            .default_service(web::to(http_problem::unknown_route))
+            // What no route takes: 405 with `Allow` on a documented path, else 404.
+            .default_service(web::to(move |req: HttpRequest| {
+                let known = known.clone();
+                async move { known.answer(&req) }
+            }))
     })
     .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
     .keep_alive(KEEP_ALIVE)

@@ -8,6 +8,7 @@
 //! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready;
 //! - [`shutdown`]: the drain on SIGTERM (`/readyz` 503, requests in flight finish, exit 0);
 //! - [`cors`]: the browser origins a deployment allows, and their CORS answers;
+//! - [`unknown_routes`]: 405 with `Allow` for a documented path's other methods, else 404;
 //! - [`loopback`]: which URLs and listen addresses stay on the machine (production rules).
 //!
 //! Errors and their problem+json shape live in `http-problem`; databases in
@@ -22,6 +23,7 @@ pub mod request_limits;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod unknown_routes;
 
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -114,7 +114,7 @@ pub struct RefreshRequest {
     request_body(
         content = Option<RefreshRequest>,
         content_type = "application/json",
-        description = "Empty, or without `refresh_token`, in cookie mode",
+        description = "Empty, `null`, or without `refresh_token`, in cookie mode",
     ),
     params(("taskgate_refresh" = Option<String>, Cookie, description = "The refresh token, when the body has none (cookie mode)")),
     responses(
@@ -142,6 +142,9 @@ pub async fn refresh(
         None
     } else if !cookie_mode::is_json(&req) {
         return Err(Problem::unsupported_media_type().into());
+    } else if body.trim_ascii() == b"null" {
+        // The document's body is optional, and JSON `null` is its "none" (cookie mode).
+        None
     } else {
         http_problem::parse_object::<RefreshRequest>(&body)?.refresh_token
     };

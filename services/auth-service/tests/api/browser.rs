@@ -93,6 +93,16 @@ async fn cookie_mode_keeps_the_refresh_token_out_of_the_body(backend: Backend) {
     assert_eq!(empty.status().as_u16(), 200);
     let body: Value = empty.json().await.unwrap();
     assert!(body.get("refresh_token").is_none(), "{body}");
+    // So is JSON `null`, the document's "no body".
+    let null = app
+        .client
+        .post(app.url("/api/auth/refresh"))
+        .header("origin", APP_ORIGIN)
+        .json(&Value::Null)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(null.status().as_u16(), 200);
 }
 
 /// A cookie-mode refresh with `cookie` (`taskgate_refresh=…`) from a tab that does not
