@@ -3,7 +3,7 @@
 //! - one reusable response per error status ([`BadRequest`], [`Unauthorized`], …), each
 //!   `application/problem+json` with the headers that status carries;
 //! - the [`BEARER`] security scheme (RFC 6750 `Authorization: Bearer <jwt>`);
-//! - [`openapi_json_service`], which serves a finished document at `GET /openapi.json`.
+//! - [`finish_document`] and [`openapi_json_service`], which serves it at `GET /openapi.json`.
 //!
 //! A handler documents an error by naming the response, e.g.
 //! `(status = 401, response = http_problem::openapi::Unauthorized)`, and a protected route
@@ -362,13 +362,10 @@ fn document_answer(operation: &mut Operation, components: &Components, status: u
     operation.responses.responses.insert(key, RefOr::T(merged));
 }
 
-/// `GET /openapi.json` serving `doc`, to which it first adds its own operation (so the spec
+/// Finishes the document the routes collected: adds `GET /openapi.json` itself (so the spec
 /// lists every route the app serves, this one included) and then, on every operation, the
-/// answers no handler lists ([`document_shared_answers`]). The document is serialised once.
-///
-/// With utoipa-actix-web: `.into_utoipa_app().openapi(base).configure(routes::configure)
-/// .openapi_service(http_problem::openapi::openapi_json_service)`.
-pub fn openapi_json_service(mut doc: OpenApi) -> actix_web::Resource {
+/// answers no handler lists ([`document_shared_answers`]).
+pub fn finish_document(doc: &mut OpenApi) {
     doc.paths.add_path_operation(
         "/openapi.json",
         vec![HttpMethod::Get],
@@ -388,8 +385,16 @@ pub fn openapi_json_service(mut doc: OpenApi) -> actix_web::Resource {
                     ),
             ),
     );
-    document_shared_answers(&mut doc);
-    let body = match serde_json::to_vec(&doc) {
+    document_shared_answers(doc);
+}
+
+/// `GET /openapi.json` serving `doc` (finished by [`finish_document`]), serialised once. Other
+/// methods fall through to the app's default service.
+///
+/// With utoipa-actix-web: `.into_utoipa_app().openapi(base).configure(routes::configure)
+/// .openapi_service(|mut doc| { finish_document(&mut doc); openapi_json_service(&doc) })`.
+pub fn openapi_json_service(doc: &OpenApi) -> actix_web::Resource {
+    let body = match serde_json::to_vec(doc) {
         Ok(body) => web::Bytes::from(body),
         Err(error) => {
             // Unreachable in practice (the document is plain data); still never panic.
@@ -397,21 +402,23 @@ pub fn openapi_json_service(mut doc: OpenApi) -> actix_web::Resource {
             web::Bytes::new()
         }
     };
-    web::resource("/openapi.json").route(web::get().to(move || {
-        let body = body.clone();
-        async move {
-            if body.is_empty() {
-                return Problem::internal().to_response();
+    web::resource("/openapi.json")
+        .guard(actix_web::guard::Get())
+        .to(move || {
+            let body = body.clone();
+            async move {
+                if body.is_empty() {
+                    return Problem::internal().to_response();
+                }
+                HttpResponse::Ok()
+                    .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
+                    .insert_header((
+                        CACHE_CONTROL,
+                        HeaderValue::from_static("public, max-age=300"),
+                    ))
+                    .body(body)
             }
-            HttpResponse::Ok()
-                .insert_header((CONTENT_TYPE, HeaderValue::from_static("application/json")))
-                .insert_header((
-                    CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=300"),
-                ))
-                .body(body)
-        }
-    }))
+        })
 }
 
 #[cfg(test)]
@@ -514,9 +521,9 @@ mod tests {
 
     #[actix_web::test]
     async fn the_endpoint_serves_the_document_and_lists_itself() {
-        let app =
-            actix_test::init_service(App::new().service(openapi_json_service(shared_components())))
-                .await;
+        let mut doc = shared_components();
+        finish_document(&mut doc);
+        let app = actix_test::init_service(App::new().service(openapi_json_service(&doc))).await;
         let response = actix_test::call_service(
             &app,
             actix_test::TestRequest::get()

@@ -258,6 +258,47 @@ pub async fn assert_every_operation_is_served(spec: &Value, base_url: &str) {
     }
 }
 
+/// Panics unless every documented path answers a method it does not document with 405
+/// `method-not-allowed` problem+json whose `Allow` names exactly the documented methods.
+pub async fn assert_other_methods_are_405(spec: &Value, base_url: &str) {
+    let mut documented: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (method, path, _) in operations(spec) {
+        documented
+            .entry(path)
+            .or_default()
+            .insert(method.to_uppercase());
+    }
+    let client = reqwest::Client::new();
+    for (path, methods) in documented {
+        let other = ["PUT", "PATCH", "DELETE", "POST", "GET"]
+            .into_iter()
+            .find(|method| !methods.contains(*method))
+            .expect("a method the path does not take");
+        let response = client
+            .request(
+                reqwest::Method::from_bytes(other.as_bytes()).expect("a method"),
+                format!("{base_url}{}", with_ids(&path)),
+            )
+            .send()
+            .await
+            .expect("the service answers");
+        let what = format!("{other} {path}");
+        assert_eq!(response.status().as_u16(), 405, "{what}");
+        let allow = response.headers()["allow"]
+            .to_str()
+            .expect("ASCII")
+            .to_owned();
+        let expected: Vec<&str> = methods.iter().map(String::as_str).collect();
+        assert_eq!(allow, expected.join(", "), "{what}: Allow");
+        assert_eq!(response.headers()["content-type"], PROBLEM_JSON, "{what}");
+        let body: Value = response.json().await.expect("a problem+json body");
+        assert_eq!(
+            body["type"], "urn:taskgate:problem:method-not-allowed",
+            "{what}: {body}"
+        );
+    }
+}
+
 /// Checks a real answer to `method path` against the document: its status is documented, its
 /// media type is one the response documents and its body fits that schema, or, for a response
 /// documented without content, it has no body. With `require_schema`, documented content must

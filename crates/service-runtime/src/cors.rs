@@ -22,7 +22,7 @@ use actix_web::{Error, HttpResponse};
 use anyhow::Context;
 
 /// The methods a preflight may ask for (those the two APIs use).
-const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
+const ALLOW_METHODS: &str = "GET, POST, PATCH, DELETE";
 /// Response headers a page's script may read besides the CORS-safelisted ones.
 const EXPOSE_HEADERS: &str = "etag, location, retry-after, www-authenticate, x-request-id";
 /// How long a browser may reuse a preflight answer.

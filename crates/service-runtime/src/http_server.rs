@@ -57,9 +57,10 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
 /// Starts serving `api` on `listener`. Every response carries an `x-request-id`; every
 /// request is traced and held to the [`request_limits`] and the timeouts above; listed browser
 /// origins get CORS answers; malformed JSON or query strings and unknown routes are
-/// problem+json (405 with `Allow` for a documented path's other methods); the finished document is served at `GET /openapi.json`. Every route can
-/// extract `web::Data<Draining>`. The server does not watch signals itself:
-/// [`shutdown::drain_on_signal`] does, in the binaries.
+/// problem+json (405 with `Allow` for a documented path's other methods); the finished
+/// document is served at `GET /openapi.json`. Every route can extract `web::Data<Draining>`.
+/// The server does not watch signals itself:
+/// [`shutdown::serve_until_signalled`] does, in the binaries.
 pub fn start<F>(listener: TcpListener, api: HttpApi<F>) -> std::io::Result<Started>
 where
     F: Fn(&mut ServiceConfig) + Clone + Send + 'static,
@@ -107,9 +108,10 @@ where
             .configure(routes.clone())
             .openapi_service({
                 let known = known.clone();
-                move |doc| {
+                move |mut doc| {
+                    http_problem::openapi::finish_document(&mut doc);
                     known.learn(&doc);
-                    http_problem::openapi::openapi_json_service(doc)
+                    http_problem::openapi::openapi_json_service(&doc)
                 }
             })
             .into_app()

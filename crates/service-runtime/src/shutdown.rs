@@ -6,7 +6,7 @@
 //! 3. it closes its listener (new connections are refused), gives the requests in flight up to
 //!    `drain_timeout` to finish, and exits 0.
 //!
-//! A second signal stops it at once. Tests start the drain with [`Shutdown::drain`] instead of
+//! A second signal ends the process at once (exit code 130 after SIGINT, 143 after SIGTERM). Tests start the drain with [`Shutdown::drain`] instead of
 //! a signal.
 
 use std::sync::Arc;
@@ -94,19 +94,23 @@ impl Shutdown {
         self.server.stop(true).await;
         tracing::info!("drained");
     }
+}
 
-    /// Stops at once: open connections are closed, requests in flight are dropped.
-    pub async fn stop_now(&self) {
-        tracing::warn!("stopping now, dropping the requests in flight");
-        self.draining.send_replace(true);
-        self.server.stop(false).await;
-    }
+/// Runs `serving` (the server's future) to its end, draining it on SIGTERM or SIGINT meanwhile.
+/// The binaries serve through this; tests do not (they drain by calling [`Shutdown::drain`]).
+pub async fn serve_until_signalled(
+    shutdown: Shutdown,
+    serving: impl Future<Output = std::io::Result<()>>,
+) -> std::io::Result<()> {
+    let signals = tokio::spawn(drain_on_signal(shutdown)?);
+    let served = serving.await;
+    signals.abort();
+    served
 }
 
 /// Watches for SIGTERM and SIGINT from now on; the future it returns waits for one, drains,
-/// and stops at once on a second one. The binaries spawn it before serving; tests do not (they
-/// drain by calling [`Shutdown::drain`]).
-pub fn drain_on_signal(shutdown: Shutdown) -> std::io::Result<impl Future<Output = ()>> {
+/// and ends the process on a second one.
+fn drain_on_signal(shutdown: Shutdown) -> std::io::Result<impl Future<Output = ()>> {
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     Ok(async move {
@@ -116,8 +120,16 @@ pub fn drain_on_signal(shutdown: Shutdown) -> std::io::Result<impl Future<Output
         }
         tokio::select! {
             () = shutdown.drain() => {}
-            _ = terminate.recv() => shutdown.stop_now().await,
-            _ = interrupt.recv() => shutdown.stop_now().await,
+            _ = terminate.recv() => exit_now(143),
+            _ = interrupt.recv() => exit_now(130),
         }
     })
+}
+
+/// A second signal. actix cannot turn a graceful stop under way into a forced one, so the
+/// process ends here, dropping the requests in flight, with the shell's code for a process
+/// ended by that signal (128 + its number).
+fn exit_now(code: i32) -> ! {
+    tracing::warn!("second signal: exiting now, dropping the requests in flight");
+    std::process::exit(code)
 }

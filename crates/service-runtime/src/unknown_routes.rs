@@ -82,14 +82,20 @@ impl KnownRoutes {
     }
 }
 
+/// Every segment, empty ones included: `/api/tasks/` is not `/api/tasks` to the router either.
 fn segments(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').filter(|segment| !segment.is_empty())
+    path.split('/')
 }
 
+/// Literal segments must be equal; a `{name}` matches any non-empty segment.
 fn matches(template: &[String], asked: &[&str]) -> bool {
     template.len() == asked.len()
         && template.iter().zip(asked).all(|(expected, asked)| {
-            (expected.starts_with('{') && expected.ends_with('}')) || expected == asked
+            if expected.starts_with('{') && expected.ends_with('}') {
+                !asked.is_empty()
+            } else {
+                expected == asked
+            }
         })
 }
 
@@ -170,8 +176,14 @@ mod tests {
 
     #[actix_web::test]
     async fn an_unknown_path_is_404() {
-        for path in ["/api/nothing", "/api/tasks/a/b", "/"] {
-            let (status, allow, body) = answer(Method::GET, path).await;
+        for path in [
+            "/api/nothing",
+            "/api/tasks/a/b",
+            "/",
+            "/api/tasks/",
+            "//api/tasks",
+        ] {
+            let (status, allow, body) = answer(Method::PUT, path).await;
             assert_eq!(status, 404, "{path}");
             assert_eq!(allow, None);
             assert!(body.contains("urn:taskgate:problem:not-found"), "{body}");

@@ -158,9 +158,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve => {
             let app = Application::build(settings).await?;
             // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
-            let signals = tokio::spawn(shutdown::drain_on_signal(app.shutdown())?);
-            app.run_until_stopped().await?;
-            signals.abort();
+            shutdown::serve_until_signalled(app.shutdown(), app.run_until_stopped()).await?;
         }
         Command::Migrate => {
             database::open(&settings).await?;

@@ -52,9 +52,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let settings = Settings::load()?;
             let app = Application::build(settings).await?;
             // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
-            let signals = tokio::spawn(shutdown::drain_on_signal(app.shutdown())?);
-            app.run_until_stopped().await?;
-            signals.abort();
+            shutdown::serve_until_signalled(app.shutdown(), app.run_until_stopped()).await?;
         }
         Command::Migrate => {
             telemetry::init_for_cli();

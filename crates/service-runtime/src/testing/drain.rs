@@ -10,11 +10,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
-use super::eventually;
+use super::{eventually, gauge};
 
 /// The drain delay the probe gives the binary: long enough to see `/readyz` at 503 on a new
 /// connection before the listener closes.
-pub const DRAIN_DELAY_SECS: u64 = 3;
+pub const DRAIN_DELAY_SECS: u64 = 5;
 
 /// What [`assert_sigterm_drains`] needs to know about a service.
 pub struct DrainProbe {
@@ -30,8 +30,12 @@ pub struct DrainProbe {
     pub slow_request: Vec<u8>,
     pub expected_status: u16,
     /// Whole requests the service holds open (long-polls), sent before the signal, each with
-    /// the status it must be answered with during the drain.
+    /// the status it must be answered with as soon as the drain starts (before the listener
+    /// closes). Send them with `connection: close`.
     pub held_requests: Vec<(Vec<u8>, u16)>,
+    /// The `/metrics` gauge that counts the held requests: the signal waits until it says
+    /// they are all held.
+    pub held_gauge: Option<&'static str>,
 }
 
 /// A free port on 127.0.0.1 for a binary to listen on (free when this returns).
@@ -42,8 +46,9 @@ pub fn free_port() -> u16 {
         .unwrap_or_else(|e| panic!("no free port: {e}"))
 }
 
-/// Panics unless, after SIGTERM, the binary answers `/readyz` with 503 while still accepting,
-/// then refuses connections, still answers the request that was in flight, and exits 0.
+/// Panics unless, after SIGTERM, the binary answers `/readyz` with 503 and its held requests
+/// while still accepting, then refuses connections, still answers the request that was in
+/// flight, and exits 0.
 pub async fn assert_sigterm_drains(probe: DrainProbe) {
     let address = format!("127.0.0.1:{}", probe.port);
     let mut child = Command::new(&probe.binary)
@@ -55,6 +60,9 @@ pub async fn assert_sigterm_drains(probe: DrainProbe) {
         .spawn()
         .unwrap_or_else(|e| panic!("starting {}: {e}", probe.binary.display()));
     eventually(Duration::from_secs(30), "the binary is ready", async || {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the binary exited at start-up ({status}); its stderr is above");
+        }
         readyz(&address).await == Some(200)
     })
     .await;
@@ -81,6 +89,15 @@ pub async fn assert_sigterm_drains(probe: DrainProbe) {
             .unwrap_or_else(|e| panic!("sending a held request: {e}"));
         held.push((stream, *status));
     }
+    if let Some(name) = probe.held_gauge {
+        let base_url = format!("http://{address}");
+        eventually(
+            Duration::from_secs(10),
+            "the service holds the held requests",
+            async || gauge(&base_url, name).await == held.len() as f64,
+        )
+        .await;
+    }
 
     terminate(&child).await;
     eventually(
@@ -89,16 +106,20 @@ pub async fn assert_sigterm_drains(probe: DrainProbe) {
         async || readyz(&address).await == Some(503),
     )
     .await;
+    for (mut stream, expected) in held {
+        assert_answered(&mut stream, expected, "a held request (long-poll)").await;
+    }
+    // Answered at the drain's start, not cut off at its end: the listener is still open.
+    assert!(
+        TcpStream::connect(&address).await.is_ok(),
+        "the held requests are answered before the listener closes"
+    );
     eventually(
         Duration::from_secs(DRAIN_DELAY_SECS + 10),
         "the listener closes after the drain delay",
         async || TcpStream::connect(&address).await.is_err(),
     )
     .await;
-
-    for (mut stream, expected) in held {
-        assert_answered(&mut stream, expected, "a held request (long-poll)").await;
-    }
     in_flight
         .write_all(last_byte)
         .await

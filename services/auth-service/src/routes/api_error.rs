@@ -2,7 +2,7 @@
 //! mapping of the data modules' own errors to them: only this layer speaks HTTP.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderValue, WWW_AUTHENTICATE};
+use actix_web::http::header::{HeaderValue, SET_COOKIE, WWW_AUTHENTICATE};
 use http_problem::{InvalidField, Problem};
 
 use crate::accounts::CreateUserError;
@@ -31,6 +31,10 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("the refresh token is invalid, expired or already used")]
     InvalidRefreshToken,
+    /// [`Self::InvalidRefreshToken`] for a cookie that can never work again: the answer also
+    /// removes it, so the browser stops sending it.
+    #[error("the refresh cookie is invalid, expired or already used")]
+    DeadRefreshCookie,
     #[error("the account no longer exists")]
     AccountGone,
     #[error("this session has been signed out")]
@@ -74,6 +78,13 @@ impl ApiError {
             }
             Self::InvalidRefreshToken => {
                 unauthorized("invalid-refresh-token", "Refresh failed", detail)
+            }
+            Self::DeadRefreshCookie => {
+                let problem = unauthorized("invalid-refresh-token", "Refresh failed", detail);
+                match HeaderValue::from_str(&super::refresh_cookie::removal().to_string()) {
+                    Ok(removal) => problem.with_header(SET_COOKIE, removal),
+                    Err(_) => problem,
+                }
             }
             Self::AccountGone => unauthorized("account-gone", "Account not found", detail),
             Self::SessionRevoked => unauthorized("session-revoked", "Session ended", detail),

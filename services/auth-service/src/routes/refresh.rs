@@ -165,8 +165,14 @@ pub async fn refresh(
     .await;
     let issued = match rotated {
         Ok(issued) => issued,
-        Err(RotateError::Refused(refused)) if delivery == RefreshTokenDelivery::Cookie => {
-            return refused_in_cookie_mode(&refused);
+        // A dead cookie is removed, so the browser stops sending it. One that lost a race
+        // with another tab's refresh (within the reuse grace) is not: the cookie jar is
+        // shared, and a removal would delete the successor the winning tab has just been given.
+        Err(RotateError::Refused(refused))
+            if delivery == RefreshTokenDelivery::Cookie
+                && refused != RotateRefused::UsedWithinGrace =>
+        {
+            return Err(ApiError::DeadRefreshCookie);
         }
         Err(error) => return Err(error.into()),
     };
@@ -175,18 +181,4 @@ pub async fn refresh(
         return Err(ApiError::AccountGone);
     };
     token_response(&state, &user, issued, delivery, StatusCode::OK)
-}
-
-/// The 401 of a cookie that did not rotate. A dead one (unknown, expired, its session over or
-/// just revoked for reuse) is removed, so the browser stops sending it. One that lost a race
-/// with another tab's refresh (within the reuse grace) is not: the cookie jar is shared, and a
-/// removal would delete the successor the winning tab has just been given.
-fn refused_in_cookie_mode(refused: &RotateRefused) -> Result<HttpResponse, ApiError> {
-    let mut response = actix_web::ResponseError::error_response(&ApiError::InvalidRefreshToken);
-    if *refused != RotateRefused::UsedWithinGrace {
-        response
-            .add_cookie(&refresh_cookie::removal())
-            .map_err(|e| ApiError::Unexpected(anyhow::anyhow!("removing the cookie: {e}")))?;
-    }
-    Ok(response)
 }

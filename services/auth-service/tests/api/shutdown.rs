@@ -54,6 +54,7 @@ async fn sigterm_drains_requests_in_flight_and_long_polls_then_exits_0(backend: 
         slow_request: sign_up.into_bytes(),
         expected_status: 201,
         held_requests: vec![(long_poll.into_bytes(), 200)],
+        held_gauge: Some("taskgate_revocation_feed_waiting_polls"),
     })
     .await;
 }

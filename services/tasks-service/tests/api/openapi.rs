@@ -6,8 +6,9 @@
 
 use http_problem::openapi_conformance::{
     PROBLEM_ERRORS, assert_answer_fits, assert_bearer_scheme, assert_errors_are,
-    assert_every_operation_is_served, assert_lists_exactly, assert_public,
-    assert_refs_resolve_and_operation_ids_unique, assert_requires_bearer, fetch_spec,
+    assert_every_operation_is_served, assert_lists_exactly, assert_other_methods_are_405,
+    assert_public, assert_refs_resolve_and_operation_ids_unique, assert_requires_bearer,
+    fetch_spec,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -61,6 +62,12 @@ async fn the_spec_is_openapi_3_1_and_lists_exactly_the_contract_routes() {
 async fn every_documented_operation_is_served_and_answers_a_documented_status() {
     let (app, spec) = spawn().await;
     assert_every_operation_is_served(&spec, &app.tasks_address).await;
+}
+
+#[tokio::test]
+async fn a_documented_path_answers_its_other_methods_with_405_and_allow() {
+    let (app, spec) = spawn().await;
+    assert_other_methods_are_405(&spec, &app.tasks_address).await;
 }
 
 #[tokio::test]

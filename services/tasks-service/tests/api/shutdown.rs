@@ -36,6 +36,7 @@ async fn sigterm_drains_the_request_in_flight_then_exits_0(backend: Backend) {
         slow_request: create.into_bytes(),
         expected_status: 201,
         held_requests: Vec::new(),
+        held_gauge: None,
     })
     .await;
 }
