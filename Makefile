@@ -1,4 +1,4 @@
-# Taskgate: `make run` starts both services on SQLite; `make test` runs every test.
+# Taskgate: `make run` starts both services on SQLite and the browser app; `make test` runs every test.
 .PHONY: run test lint fmt build bench
 
 run:
@@ -14,6 +14,8 @@ bench:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	@scripts/web-deps.sh
+	cd web && npm run lint --silent
 
 fmt:
 	cargo fmt --all

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and starts the auth-service (8081) and the tasks-service (8082) on the embedded
-# SQLite default (files under ./data/), prints their URLs, and stops both on Ctrl-C.
+# SQLite default (files under ./data/), then the browser app (web/, Vite) on 8080, which also
+# forwards the API paths to the services: one origin for the browser. Prints the URL to open
+# and stops everything on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +12,11 @@ target_dir=$(cargo metadata --format-version 1 --no-deps |
 
 auth_port=${AUTH__HTTP__PORT:-8081}
 tasks_port=${TASKS__HTTP__PORT:-8082}
+web_port=${TASKGATE_WEB_PORT:-8080}
+web_url=http://127.0.0.1:$web_port
+
+# The app's dependencies, from the lock file, when they are missing.
+scripts/web-deps.sh
 pids=()
 running() {
   local pid
@@ -64,6 +71,8 @@ client_env data/purge-client.env "account purger (make run)" tasks:purge \
 client_env data/feed-client.env "revocation follower (make run)" revocations:read \
   TASKS__AUTH__FEED_CLIENT_ID TASKS__AUTH__FEED_CLIENT_SECRET
 export AUTH__PURGE__TASKS_URL=${AUTH__PURGE__TASKS_URL:-http://127.0.0.1:$tasks_port}
+# The app's pages come from its own origin: they may use the refresh cookie.
+export AUTH__HTTP__ALLOWED_ORIGINS=${AUTH__HTTP__ALLOWED_ORIGINS:-$web_url}
 
 "$target_dir/debug/auth-service" &
 pids+=($!)
@@ -72,12 +81,19 @@ wait_ready auth-service "http://127.0.0.1:$auth_port/readyz"
 pids+=($!)
 wait_ready tasks-service "http://127.0.0.1:$tasks_port/readyz"
 
+(cd web && TASKGATE_AUTH_URL=http://127.0.0.1:$auth_port \
+  TASKGATE_TASKS_URL=http://127.0.0.1:$tasks_port TASKGATE_WEB_PORT=$web_port \
+  exec npx vite --logLevel warn) &
+pids+=($!)
+wait_ready app "$web_url/"
+
 cat <<MSG
 
-  Taskgate is running (SQLite files under ./data/):
-    auth-service   http://127.0.0.1:$auth_port   (JWKS: /.well-known/jwks.json)
-    tasks-service  http://127.0.0.1:$tasks_port   (API: /api/tasks)
-  Press Ctrl-C to stop both.
+  Taskgate is running. Open $web_url
+
+  (The APIs answer there too, by path; directly: auth-service http://127.0.0.1:$auth_port,
+  tasks-service http://127.0.0.1:$tasks_port. SQLite files under ./data/.)
+  Press Ctrl-C to stop.
 
 MSG
 wait -n "${pids[@]}"

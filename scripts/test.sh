@@ -2,7 +2,8 @@
 # The whole test suite (`make test`): unit and property tests, both services' integration tests
 # on SQLite and on Postgres, the PyJWT interoperability check, the CLI and the example
 # configuration files; then schemathesis against both running services
-# (scripts/schemathesis.sh). docs/tests.md explains the layout.
+# (scripts/schemathesis.sh); then the browser app's unit and end-to-end tests
+# (scripts/web-test.sh). docs/tests.md explains the layout.
 #
 # The Postgres tests are the ones named `…::postgres`. They run when a server answers at
 # TEST_POSTGRES_URL (the tests' own URL; default postgres://postgres@127.0.0.1:5432/postgres).
@@ -120,4 +121,8 @@ if [ "${TASKGATE_SKIP_SCHEMATHESIS:-}" = "1" ]; then
 else
   scripts/schemathesis.sh || status=1
 fi
+
+# The browser app: Vitest unit tests, then the end-to-end suite in Chromium.
+echo
+scripts/web-test.sh || status=1
 exit "$status"

@@ -1,0 +1,44 @@
+// Debian's Chromium driven by playwright-core (no browser download here), and the steps the
+// scenarios share.
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { inject } from "vitest";
+
+export const appUrl = () => inject("appUrl");
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    // Root in a container has no user namespaces for Chromium's sandbox.
+    args: ["--no-sandbox"],
+  });
+}
+
+let counter = 0;
+/** A fresh email per call, so scenarios never share a user. */
+export function newEmail(label: string): string {
+  counter += 1;
+  return `${label}-${Date.now()}-${counter}@example.org`;
+}
+
+export const PASSWORD = "a long and unusual passphrase 42";
+
+export async function signUp(context: BrowserContext, email: string): Promise<Page> {
+  const page = await context.newPage();
+  await page.goto(`${appUrl()}/sign-up`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("heading", { name: "Tasks" }).waitFor();
+  return page;
+}
+
+export async function addTask(page: Page, title: string): Promise<void> {
+  const form = page.locator("details.new-task");
+  await form.getByLabel("Title").fill(title);
+  await form.getByRole("button", { name: "Add task" }).click();
+  await page.getByRole("list", { name: "Tasks" }).getByText(title, { exact: true }).waitFor();
+}
+
+export async function taskTitles(page: Page): Promise<string[]> {
+  return page.locator(".task-title").allTextContents();
+}

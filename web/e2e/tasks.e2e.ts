@@ -1,0 +1,70 @@
+// A user's tasks, end to end: the main flow survives a reload, and two users never meet.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Browser } from "playwright-core";
+
+import { addTask, appUrl, launch, newEmail, signUp, taskTitles } from "./browser";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+test("a new user adds, completes, filters, edits and deletes tasks, and a reload keeps it all", async () => {
+  const context = await browser.newContext();
+  const page = await signUp(context, newEmail("flow"));
+
+  for (const title of ["Buy milk", "Write report", "Call Alice"]) {
+    await addTask(page, title);
+  }
+  expect(await taskTitles(page)).toEqual(["Call Alice", "Write report", "Buy milk"]);
+
+  await page.getByLabel("Completed: Buy milk").check();
+  await page.getByLabel("Status").selectOption("true");
+  await expect.poll(() => taskTitles(page)).toEqual(["Buy milk"]);
+  await page.getByLabel("Status").selectOption("false");
+  await expect.poll(() => taskTitles(page)).toEqual(["Call Alice", "Write report"]);
+  await page.getByLabel("Status").selectOption("");
+
+  await page.getByRole("button", { name: "Edit Write report" }).click();
+  const editing = page.locator(".task-list form");
+  await editing.getByLabel("Title").fill("Write the quarterly report");
+  await editing.getByRole("button", { name: "Save" }).click();
+  await expect.poll(() => taskTitles(page)).toContain("Write the quarterly report");
+
+  await page.getByRole("button", { name: "Delete Call Alice" }).click();
+  await expect.poll(() => taskTitles(page)).toEqual(["Write the quarterly report", "Buy milk"]);
+
+  await page.reload();
+  await page.getByRole("heading", { name: "Tasks" }).waitFor();
+  await expect.poll(() => taskTitles(page)).toEqual(["Write the quarterly report", "Buy milk"]);
+  expect(await page.getByLabel("Completed: Buy milk").isChecked()).toBe(true);
+  await context.close();
+});
+
+test("two users in two browser contexts never see each other's tasks", async () => {
+  const alice = await browser.newContext();
+  const bob = await browser.newContext();
+  const alicePage = await signUp(alice, newEmail("alice"));
+  const bobPage = await signUp(bob, newEmail("bob"));
+  await addTask(alicePage, "Alice's secret");
+  await addTask(bobPage, "Bob's secret");
+
+  await alicePage.reload();
+  await bobPage.reload();
+  await expect.poll(() => taskTitles(alicePage)).toEqual(["Alice's secret"]);
+  await expect.poll(() => taskTitles(bobPage)).toEqual(["Bob's secret"]);
+  await alice.close();
+  await bob.close();
+});
+
+test("the app opens at the URL make run prints", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(appUrl());
+  // Signed out: the app sends the visitor to sign-in.
+  await page.getByRole("heading", { name: "Sign in to Taskgate" }).waitFor();
+  await context.close();
+});
