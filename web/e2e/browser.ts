@@ -5,6 +5,12 @@ import { inject } from "vitest";
 
 export const appUrl = () => inject("appUrl");
 
+/** Stops or starts the tasks-service under the running app (the global setup's control). */
+export async function tasksService(action: "stop" | "start"): Promise<void> {
+  const response = await fetch(`${inject("controlUrl")}/tasks-service/${action}`, { method: "POST" });
+  if (!response.ok) throw new Error(`tasks-service ${action}: ${await response.text()}`);
+}
+
 export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",

@@ -34,7 +34,14 @@ export async function waitReady(url: string, ms = 60_000): Promise<void> {
   }
 }
 
-export type System = { appUrl: string; stop: () => Promise<void> };
+export type System = {
+  appUrl: string;
+  /** Stops the tasks-service (SIGTERM, drained) and waits for it to exit. */
+  stopTasksService: () => Promise<void>;
+  /** Starts it again on the same port and database, and waits until it is ready. */
+  startTasksService: () => Promise<void>;
+  stop: () => Promise<void>;
+};
 
 /**
  * Starts the auth-service, the tasks-service and the app. `binDir` holds the two debug
@@ -82,7 +89,7 @@ export async function startSystem(binDir: string, accessTtlSecs: number): Promis
   };
   start(join(binDir, "auth-service"), ["serve"]);
   await waitReady(`${authUrl}/readyz`);
-  start(join(binDir, "tasks-service"), ["serve"]);
+  let tasksService = start(join(binDir, "tasks-service"), ["serve"]);
   await waitReady(`${tasksUrl}/readyz`);
   // The production build, as users get it (and no dev-server reload on a first visit).
   const web = join(import.meta.dirname, "..");
@@ -95,13 +102,24 @@ export async function startSystem(binDir: string, accessTtlSecs: number): Promis
   }, web);
   await waitReady(appUrl);
 
+  const exited = (child: ChildProcess) =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
   return {
     appUrl,
+    async stopTasksService() {
+      tasksService.kill("SIGTERM");
+      await exited(tasksService);
+    },
+    async startTasksService() {
+      tasksService = start(join(binDir, "tasks-service"), ["serve"]);
+      await waitReady(`${tasksUrl}/readyz`);
+    },
     async stop() {
       for (const child of children) child.kill("SIGTERM");
-      await Promise.all(
-        children.map((child) => (child.exitCode === null ? new Promise((r) => child.once("exit", r)) : null)),
-      );
+      await Promise.all(children.map(exited));
       rmSync(work, { recursive: true, force: true });
     },
   };

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser } from "playwright-core";
 
-import { addTask, appUrl, launch, newEmail, signUp, taskTitles } from "./browser";
+import { addTask, appUrl, launch, newEmail, signUp, taskTitles, tasksService } from "./browser";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -66,5 +66,28 @@ test("the app opens at the URL make run prints", async () => {
   await page.goto(appUrl());
   // Signed out: the app sends the visitor to sign-in.
   await page.getByRole("heading", { name: "Sign in to Taskgate" }).waitFor();
+  await context.close();
+});
+
+test("while the tasks-service is down the app says so and keeps the typed text; then it carries on", async () => {
+  const context = await browser.newContext();
+  const page = await signUp(context, newEmail("outage"));
+  await addTask(page, "Before the outage");
+
+  await tasksService("stop");
+  try {
+    const form = page.locator("details.new-task");
+    await form.getByLabel("Title").fill("Typed during the outage");
+    await form.getByLabel("Description").fill("Every word of it");
+    await form.getByRole("button", { name: "Add task" }).click();
+    await form.getByRole("alert").getByText("unavailable").waitFor();
+    expect(await form.getByLabel("Title").inputValue()).toBe("Typed during the outage");
+    expect(await form.getByLabel("Description").inputValue()).toBe("Every word of it");
+  } finally {
+    await tasksService("start");
+  }
+
+  await page.locator("details.new-task").getByRole("button", { name: "Add task" }).click();
+  await expect.poll(() => taskTitles(page)).toEqual(["Typed during the outage", "Before the outage"]);
   await context.close();
 });

@@ -6,7 +6,10 @@ import { ApiProblem } from "../auth/problem";
 
 export function problemText(error: unknown): string {
   if (error instanceof ApiProblem) {
-    if (error.status === 503) return "The service is busy or unavailable. Please try again.";
+    // 503 from a service; 502 and 504 from the proxy in front of one that is down.
+    if ([502, 503, 504].includes(error.status)) {
+      return "The service is unavailable right now. Nothing you typed is lost: please try again.";
+    }
     return error.detail ?? error.title;
   }
   if (error instanceof TypeError) return "Cannot reach the server. Check your connection.";

@@ -36,7 +36,9 @@ export function TasksPage() {
   const [priority, setPriority] = useState<"" | Priority>("");
   const [search, setSearch] = useState("");
   const [sort, setSort] = useState("-created_at");
-  const [editing, setEditing] = useState<string | null>(null);
+  // The task as it was when its editor opened: the save is guarded by that version, even if
+  // the list has refreshed since (a change made elsewhere meanwhile is then a 412).
+  const [editing, setEditing] = useState<Task | null>(null);
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [writeError, setWriteError] = useState<unknown>(null);
   const q = useDebounced(search, 300);
@@ -215,13 +217,13 @@ export function TasksPage() {
       ) : (
         <ul className="task-list" aria-label="Tasks">
           {items.map((task) =>
-            editing === task.id ? (
+            editing?.id === task.id ? (
               <li key={task.id} className="card">
                 <TaskForm
-                  initial={task}
+                  initial={editing}
                   submitLabel="Save"
                   onCancel={() => setEditing(null)}
-                  onSubmit={(draft) => update(task, draft)}
+                  onSubmit={(draft) => update(editing, draft)}
                 />
               </li>
             ) : (
@@ -229,7 +231,7 @@ export function TasksPage() {
                 key={task.id}
                 task={task}
                 onToggle={() => void update(task, { completed: !task.completed })}
-                onEdit={() => setEditing(task.id)}
+                onEdit={() => setEditing(task)}
                 onDelete={() => void remove(task)}
               />
             ),
