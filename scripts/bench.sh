@@ -173,3 +173,17 @@ if [ -f crates/auth-core/benches/verify.rs ]; then
 else
   echo "(crates/auth-core/benches/verify.rs does not exist yet: no micro-benchmark)"
 fi
+
+# The browser app: how fast its first page is interactive with the services local (needs
+# Debian's Chromium; docs/web.md, "Numbers").
+echo
+if [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
+  echo "==> the browser app's first page"
+  scripts/web-deps.sh
+  cargo build --quiet --bin auth-service --bin tasks-service
+  bin_dir=$(cargo metadata --format-version 1 --no-deps |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug
+  (cd web && TASKGATE_BIN_DIR=$bin_dir npm run measure --silent)
+else
+  echo "(no Chromium at ${CHROMIUM:-/usr/bin/chromium}: the browser app's first page is not measured)"
+fi

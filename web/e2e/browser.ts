@@ -38,11 +38,17 @@ export async function signUp(context: BrowserContext, email: string): Promise<Pa
   return page;
 }
 
+/** Adds a task and waits until the server has taken it (not just the optimistic row). */
 export async function addTask(page: Page, title: string): Promise<void> {
   const form = page.locator("details.new-task");
   await form.getByLabel("Title").fill(title);
+  const created = page.waitForResponse(
+    (response) => response.url().endsWith("/api/tasks") && response.request().method() === "POST",
+  );
   await form.getByRole("button", { name: "Add task" }).click();
-  await page.getByRole("list", { name: "Tasks" }).getByText(title, { exact: true }).waitFor();
+  const response = await created;
+  if (response.status() !== 201) throw new Error(`creating ${title}: ${response.status()}`);
+  await page.locator(".task:not([aria-busy])").getByText(title, { exact: true }).waitFor();
 }
 
 export async function taskTitles(page: Page): Promise<string[]> {

@@ -87,25 +87,41 @@ export async function startSystem(binDir: string, accessTtlSecs: number): Promis
     children.push(child);
     return child;
   };
-  start(join(binDir, "auth-service"), ["serve"]);
-  await waitReady(`${authUrl}/readyz`);
-  let tasksService = start(join(binDir, "tasks-service"), ["serve"]);
-  await waitReady(`${tasksUrl}/readyz`);
-  // The production build, as users get it (and no dev-server reload on a first visit).
-  const web = join(import.meta.dirname, "..");
-  const vite = join(web, "node_modules", ".bin", "vite");
-  execFileSync(vite, ["build", "--logLevel", "warn"], { cwd: web, stdio: "inherit" });
-  start(vite, ["preview", "--logLevel", "warn"], {
-    TASKGATE_AUTH_URL: authUrl,
-    TASKGATE_TASKS_URL: tasksUrl,
-    TASKGATE_WEB_PORT: String(webPort),
-  }, web);
-  await waitReady(appUrl);
-
   const exited = (child: ChildProcess) =>
     child.exitCode !== null || child.signalCode !== null
       ? Promise.resolve()
       : new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  /** SIGTERM (the services drain), then SIGKILL if one has not exited within 10 s. */
+  const stopAll = async () => {
+    for (const child of children) child.kill("SIGTERM");
+    const killer = setTimeout(() => children.forEach((child) => child.kill("SIGKILL")), 10_000);
+    await Promise.all(children.map(exited));
+    clearTimeout(killer);
+    rmSync(work, { recursive: true, force: true });
+  };
+  // Whatever happens to this test process, its children go with it.
+  process.once("exit", () => children.forEach((child) => child.kill("SIGKILL")));
+
+  let tasksService: ChildProcess;
+  try {
+    start(join(binDir, "auth-service"), ["serve"]);
+    await waitReady(`${authUrl}/readyz`);
+    tasksService = start(join(binDir, "tasks-service"), ["serve"]);
+    await waitReady(`${tasksUrl}/readyz`);
+    // The production build, as users get it (and no dev-server reload on a first visit).
+    const web = join(import.meta.dirname, "..");
+    const vite = join(web, "node_modules", ".bin", "vite");
+    execFileSync(vite, ["build", "--logLevel", "warn"], { cwd: web, stdio: "inherit" });
+    start(vite, ["preview", "--logLevel", "warn"], {
+      TASKGATE_AUTH_URL: authUrl,
+      TASKGATE_TASKS_URL: tasksUrl,
+      TASKGATE_WEB_PORT: String(webPort),
+    }, web);
+    await waitReady(appUrl);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
 
   return {
     appUrl,
@@ -117,10 +133,6 @@ export async function startSystem(binDir: string, accessTtlSecs: number): Promis
       tasksService = start(join(binDir, "tasks-service"), ["serve"]);
       await waitReady(`${tasksUrl}/readyz`);
     },
-    async stop() {
-      for (const child of children) child.kill("SIGTERM");
-      await Promise.all(children.map(exited));
-      rmSync(work, { recursive: true, force: true });
-    },
+    stop: stopAll,
   };
 }

@@ -37,7 +37,8 @@ export function Layout() {
           Sign out
         </button>
       </header>
-      <main id="main">
+      {/* Keyed by user: another user signing in (in another tab) never sees this one's page. */}
+      <main id="main" key={state.user.id}>
         <Outlet />
       </main>
     </>

@@ -64,6 +64,8 @@ export function TaskForm({ initial, submitLabel, error: outerError, onSubmit, on
     <form className="task-form" onSubmit={submit} noValidate>
       <Field
         label="Title"
+        // The editor replaces the row the user was on: the focus goes into it.
+        autoFocus={Boolean(initial)}
         required
         maxLength={200}
         value={title}

@@ -1,7 +1,7 @@
 // The task list: filters, search, sort and "load more" over the API's cursor; optimistic
 // create, complete, edit and delete that roll back if the server refuses; edits guarded by
 // If-Match, with a 412 resolved by the user (keep theirs or take the server's).
-import { useMemo, useState, type FormEvent } from "react";
+import { useMemo, useRef, useState, type FormEvent } from "react";
 import {
   useInfiniteQuery,
   useMutation,
@@ -42,6 +42,8 @@ export function TasksPage() {
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [writeError, setWriteError] = useState<unknown>(null);
   const q = useDebounced(search, 300);
+  const pendingWrites = useRef(0);
+  const placeholders = useRef(0);
 
   const filters: TaskFilters = {
     completed: completed || undefined,
@@ -57,19 +59,34 @@ export function TasksPage() {
     getNextPageParam: (last) => last.next_cursor,
   });
 
-  /** Runs an optimistic change: applies `change` to the cache now, restores it on failure. */
-  async function optimistic<T>(change: (data: Pages | undefined) => Pages | undefined, write: () => Promise<T>) {
+  /**
+   * Runs an optimistic change: applies `change` to the cache now; on success puts the server's
+   * answer in its place (`settle`: its new version guards the next write), on failure undoes
+   * it for this one task only, leaving other writes in flight alone.
+   */
+  async function optimistic<T>(
+    change: (data: Pages | undefined) => Pages | undefined,
+    write: () => Promise<T>,
+    settle: (data: Pages | undefined, answer: T) => Pages | undefined,
+    undo: (data: Pages | undefined) => Pages | undefined,
+  ) {
     await queryClient.cancelQueries({ queryKey: ["tasks"] });
-    const before = queryClient.getQueryData<Pages>(key);
     queryClient.setQueryData<Pages>(key, change);
     setWriteError(null);
+    pendingWrites.current += 1;
     try {
-      return await write();
+      const answer = await write();
+      queryClient.setQueryData<Pages>(key, (data) => settle(data, answer));
+      return answer;
     } catch (error) {
-      queryClient.setQueryData<Pages>(key, before);
+      queryClient.setQueryData<Pages>(key, undo);
       throw error;
     } finally {
-      void queryClient.invalidateQueries({ queryKey: ["tasks"] });
+      // Only when no other write is still in flight: a refetch now would undo its change.
+      pendingWrites.current -= 1;
+      if (pendingWrites.current === 0) {
+        void queryClient.invalidateQueries({ queryKey: ["tasks"] });
+      }
     }
   }
 
@@ -78,14 +95,19 @@ export function TasksPage() {
       const now = new Date().toISOString();
       const placeholder: Task = {
         ...draft,
-        id: `pending-${now}`,
+        id: `pending-${(placeholders.current += 1)}`,
         completed: false,
         completed_at: null,
         created_at: now,
         updated_at: now,
         version: 0,
       };
-      return optimistic((data) => withTask(data, placeholder), () => api.create(draft));
+      return optimistic(
+        (data) => withTask(data, placeholder),
+        () => api.create(draft),
+        (data, created) => replacingTask(data, placeholder.id, created),
+        (data) => withoutTask(data, placeholder.id),
+      );
     },
   });
 
@@ -94,11 +116,20 @@ export function TasksPage() {
       await optimistic(
         (data) => replacingTask(data, task.id, { ...task, ...patch }),
         () => api.update(task, patch),
+        (data, saved) => replacingTask(data, task.id, saved),
+        (data) => replacingTask(data, task.id, task),
       );
       setEditing(null);
     } catch (error) {
       if (error instanceof ApiProblem && error.status === 412) {
-        setConflict({ mine: { ...task, ...patch }, theirs: await api.get(task.id), patch });
+        try {
+          setConflict({ mine: { ...task, ...patch }, theirs: await api.get(task.id), patch });
+        } catch (reading) {
+          // Deleted meanwhile (404), or unreachable: say so, and show the list as it is now.
+          setEditing(null);
+          setWriteError(reading);
+          void queryClient.invalidateQueries({ queryKey: ["tasks"] });
+        }
       } else {
         setWriteError(error);
       }
@@ -107,7 +138,12 @@ export function TasksPage() {
 
   async function remove(task: Task) {
     try {
-      await optimistic((data) => withoutTask(data, task.id), () => api.remove(task));
+      await optimistic(
+        (data) => withoutTask(data, task.id),
+        () => api.remove(task),
+        (data) => data,
+        (data) => withTask(data, task),
+      );
     } catch (error) {
       setWriteError(error);
     }
@@ -194,7 +230,7 @@ export function TasksPage() {
               {conflict.mine.completed ? " · completed" : ""}
             </dd>
           </dl>
-          <button type="button" className="primary" onClick={() => void resolve(true)}>
+          <button type="button" className="primary" autoFocus onClick={() => void resolve(true)}>
             Keep mine
           </button>
           <button type="button" onClick={() => void resolve(false)}>
@@ -203,9 +239,17 @@ export function TasksPage() {
         </div>
       )}
 
+      {tasks.isRefetchError && (
+        <div className="card" role="alert">
+          The list could not be refreshed; it shows what was last loaded.{" "}
+          <button type="button" onClick={() => void tasks.refetch()}>
+            Try again
+          </button>
+        </div>
+      )}
       {tasks.isPending ? (
         <p role="status">Loading tasks…</p>
-      ) : tasks.isError ? (
+      ) : tasks.isError && !tasks.data ? (
         <div className="card">
           <ProblemMessage error={tasks.error} />
           <button type="button" onClick={() => void tasks.refetch()}>
@@ -223,7 +267,7 @@ export function TasksPage() {
                   initial={editing}
                   submitLabel="Save"
                   onCancel={() => setEditing(null)}
-                  onSubmit={(draft) => update(editing, draft)}
+                  onSubmit={(draft) => update(editing, changedFields(editing, draft))}
                 />
               </li>
             ) : (
@@ -246,6 +290,17 @@ export function TasksPage() {
       {fieldErrorOf(tasks.error, "q") && <p className="field-error">{fieldErrorOf(tasks.error, "q")}</p>}
     </section>
   );
+}
+
+/** Only what the user changed in the editor: "keep mine" after a 412 then overwrites nothing
+ * else that changed on the server. */
+function changedFields(task: Task, draft: TaskDraft): Partial<TaskDraft> {
+  const patch: Partial<TaskDraft> = {};
+  if (draft.title !== task.title) patch.title = draft.title;
+  if (draft.description !== task.description) patch.description = draft.description;
+  if (draft.due_at !== task.due_at) patch.due_at = draft.due_at;
+  if (draft.priority !== task.priority) patch.priority = draft.priority;
+  return patch;
 }
 
 function TaskRow({
