@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Browser } from "playwright-core";
 
-import { addTask, appUrl, launch, newEmail, signUp, taskTitles, tasksService } from "./browser";
+import { PASSWORD, addTask, appUrl, launch, newEmail, signUp, taskTitles, tasksService } from "./browser";
 
 let browser: Browser;
 beforeAll(async () => {
@@ -89,5 +89,28 @@ test("while the tasks-service is down the app says so and keeps the typed text; 
 
   await page.locator("details.new-task").getByRole("button", { name: "Add task" }).click();
   await expect.poll(() => taskTitles(page)).toEqual(["Typed during the outage", "Before the outage"]);
+  await context.close();
+});
+
+test("after sign-out and sign-in as another user, in this tab and the next, only the new user's tasks show", async () => {
+  const context = await browser.newContext();
+  const first = await signUp(context, newEmail("before"));
+  await addTask(first, "The first user's task");
+  const second = await context.newPage();
+  await second.goto(appUrl());
+  await second.getByText("The first user's task", { exact: true }).waitFor();
+
+  await first.getByRole("button", { name: "Sign out" }).first().click();
+  await second.getByRole("heading", { name: "Sign in to Taskgate" }).waitFor();
+  await first.getByRole("link", { name: "Create an account" }).click();
+  await first.getByLabel("Email").fill(newEmail("after"));
+  await first.getByLabel("Password").fill(PASSWORD);
+  await first.getByRole("button", { name: "Sign up" }).click();
+
+  // The other tab hears of the sign-in and restores the new session from the cookie.
+  for (const page of [first, second]) {
+    await page.getByText("No tasks yet", { exact: false }).waitFor();
+    expect(await page.getByText("The first user's task").count()).toBe(0);
+  }
   await context.close();
 });

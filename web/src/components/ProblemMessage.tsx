@@ -35,9 +35,15 @@ function Countdown({ secs }: { secs: number }) {
     const timer = setInterval(() => setLeft((n) => Math.max(0, n - 1)), 1000);
     return () => clearInterval(timer);
   }, []);
+  // The ticking number is for the eyes; a screen reader hears the start and the end only.
   return (
-    <p role="alert" className="alert">
-      {left > 0 ? `Too many attempts. Try again in ${left} s.` : "You can try again now."}
+    <p className="alert">
+      <span aria-hidden="true">
+        {left > 0 ? `Too many attempts. Try again in ${left} s.` : "You can try again now."}
+      </span>
+      <span className="visually-hidden" role="status">
+        {left > 0 ? `Too many attempts. Try again in ${secs} seconds.` : "You can try again now."}
+      </span>
     </p>
   );
 }

@@ -40,6 +40,7 @@ export function TaskForm({ initial, submitLabel, error: outerError, onSubmit, on
     event.preventDefault();
     setBusy(true);
     setError(null);
+    const sent = { title, description, due, priority };
     try {
       await onSubmit({
         title: title.trim(),
@@ -48,10 +49,11 @@ export function TaskForm({ initial, submitLabel, error: outerError, onSubmit, on
         priority,
       });
       if (!initial) {
-        setTitle("");
-        setDescription("");
-        setDue("");
-        setPriority("medium");
+        // Cleared for the next task, except what was typed while this one was saving.
+        setTitle((now) => (now === sent.title ? "" : now));
+        setDescription((now) => (now === sent.description ? "" : now));
+        setDue((now) => (now === sent.due ? "" : now));
+        setPriority((now) => (now === sent.priority ? "medium" : now));
       }
     } catch (caught) {
       setError(caught);
@@ -79,9 +81,13 @@ export function TaskForm({ initial, submitLabel, error: outerError, onSubmit, on
           rows={2}
           value={description}
           onChange={(e) => setDescription(e.target.value)}
+          aria-invalid={fieldErrorOf(shown, "description") ? true : undefined}
+          aria-describedby={fieldErrorOf(shown, "description") ? `${descriptionId}-error` : undefined}
         />
         {fieldErrorOf(shown, "description") && (
-          <p className="field-error">{fieldErrorOf(shown, "description")}</p>
+          <p id={`${descriptionId}-error`} className="field-error">
+            {fieldErrorOf(shown, "description")}
+          </p>
         )}
       </div>
       <div className="row">

@@ -90,7 +90,13 @@ export function AccountPage() {
         <ProblemMessage error={revoke.error} />
       </div>
 
-      <ChangePassword onChange={(current, next) => api.changePassword(current, next)} />
+      <ChangePassword
+        onChange={async (current, next) => {
+          await api.changePassword(current, next);
+          // The other sessions have just been revoked.
+          await queryClient.invalidateQueries({ queryKey: ["sessions"] });
+        }}
+      />
 
       <div className="card">
         <h2>Sign out</h2>

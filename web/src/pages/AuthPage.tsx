@@ -3,7 +3,6 @@
 import { useState, type FormEvent } from "react";
 import { Link, Navigate, useLocation, useNavigate } from "react-router";
 
-import { ApiProblem } from "../auth/problem";
 import type { SignedOutReason } from "../auth/client";
 import { Field, fieldErrorOf } from "../components/Field";
 import { ProblemMessage } from "../components/ProblemMessage";
@@ -56,7 +55,10 @@ export function AuthPage({ mode }: { mode: "sign-in" | "sign-up" }) {
 
   const signingIn = mode === "sign-in";
   const reason = state.status === "signed-out" && state.reason ? reasons[state.reason] : null;
-  const hasFieldErrors = error instanceof ApiProblem && error.errors.length > 0;
+  // A field error is shown beside its field; any other failure (or an error for a field this
+  // form does not have) in the general message.
+  const shownFields = signingIn ? ["email", "password"] : ["name", "email", "password"];
+  const hasFieldErrors = shownFields.some((field) => fieldError(field));
   return (
     <main className="auth-page">
       <h1>{signingIn ? "Sign in to Taskgate" : "Create your Taskgate account"}</h1>
