@@ -1,7 +1,7 @@
 // The task list: filters, search, sort and "load more" over the API's cursor; optimistic
 // create, complete, edit and delete that roll back if the server refuses; edits guarded by
 // If-Match, with a 412 resolved by the user (keep theirs or take the server's).
-import { useMemo, useRef, useState, type FormEvent } from "react";
+import { useId, useMemo, useRef, useState, type FormEvent } from "react";
 import {
   useInfiniteQuery,
   useMutation,
@@ -42,6 +42,7 @@ export function TasksPage() {
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [writeError, setWriteError] = useState<unknown>(null);
   const q = useDebounced(search, 300);
+  const ids = useId();
   const pendingWrites = useRef(0);
   const placeholders = useRef(0);
 
@@ -179,21 +180,34 @@ export function TasksPage() {
       </details>
 
       <form className="filters" role="search" onSubmit={(e: FormEvent) => e.preventDefault()}>
-        <label>
-          Search
-          <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
-        </label>
-        <label>
-          Status
-          <select value={completed} onChange={(e) => setCompleted(e.target.value as typeof completed)}>
+        <div className="field">
+          <label htmlFor={`${ids}-search`}>Search</label>
+          <input
+            id={`${ids}-search`}
+            type="search"
+            value={search}
+            onChange={(e) => setSearch(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-status`}>Status</label>
+          <select
+            id={`${ids}-status`}
+            value={completed}
+            onChange={(e) => setCompleted(e.target.value as typeof completed)}
+          >
             <option value="">All</option>
             <option value="false">Open</option>
             <option value="true">Completed</option>
           </select>
-        </label>
-        <label>
-          Priority
-          <select value={priority} onChange={(e) => setPriority(e.target.value as typeof priority)}>
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-priority`}>Priority</label>
+          <select
+            id={`${ids}-priority`}
+            value={priority}
+            onChange={(e) => setPriority(e.target.value as typeof priority)}
+          >
             <option value="">Any</option>
             {priorities.map((p) => (
               <option key={p} value={p}>
@@ -201,17 +215,17 @@ export function TasksPage() {
               </option>
             ))}
           </select>
-        </label>
-        <label>
-          Sort
-          <select value={sort} onChange={(e) => setSort(e.target.value)}>
+        </div>
+        <div className="field">
+          <label htmlFor={`${ids}-sort`}>Sort</label>
+          <select id={`${ids}-sort`} value={sort} onChange={(e) => setSort(e.target.value)}>
             {Object.entries(sorts).map(([value, label]) => (
               <option key={value} value={value}>
                 {label}
               </option>
             ))}
           </select>
-        </label>
+        </div>
       </form>
 
       <ProblemMessage error={writeError} />
