@@ -17,6 +17,15 @@ function fromLocalInput(value: string): string | null {
   return value ? new Date(value).toISOString() : null;
 }
 
+/** The `<option>`s of the three priorities, as the API names them. */
+export function PriorityOptions() {
+  return priorities.map((p) => (
+    <option key={p} value={p}>
+      {p[0]?.toUpperCase() + p.slice(1)}
+    </option>
+  ));
+}
+
 type Props = {
   initial?: Task;
   submitLabel: string;
@@ -101,11 +110,7 @@ export function TaskForm({ initial, submitLabel, error: outerError, onSubmit, on
         <div className="field">
           <label htmlFor={priorityId}>Priority</label>
           <select id={priorityId} value={priority} onChange={(e) => setPriority(e.target.value as Priority)}>
-            {priorities.map((p) => (
-              <option key={p} value={p}>
-                {p[0]?.toUpperCase() + p.slice(1)}
-              </option>
-            ))}
+            <PriorityOptions />
           </select>
         </div>
       </div>

@@ -11,7 +11,6 @@ import {
 
 import { ApiProblem } from "../auth/problem";
 import {
-  priorities,
   sorts,
   tasksApi,
   type Priority,
@@ -21,7 +20,7 @@ import {
 } from "../api/tasks";
 import { fieldErrorOf } from "../components/Field";
 import { ProblemMessage } from "../components/ProblemMessage";
-import { TaskForm } from "../components/TaskForm";
+import { PriorityOptions, TaskForm } from "../components/TaskForm";
 import { useAuth } from "../session/auth-context";
 import { replacingTask, withoutTask, withTask, type Pages } from "./task-cache";
 import { useDebounced } from "./use-debounced";
@@ -209,11 +208,7 @@ export function TasksPage() {
             onChange={(e) => setPriority(e.target.value as typeof priority)}
           >
             <option value="">Any</option>
-            {priorities.map((p) => (
-              <option key={p} value={p}>
-                {p[0]?.toUpperCase() + p.slice(1)}
-              </option>
-            ))}
+            <PriorityOptions />
           </select>
         </div>
         <div className="field">
