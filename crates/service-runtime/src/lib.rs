@@ -6,6 +6,7 @@
 //!   malformed input and unknown routes, and the OpenAPI document at `/openapi.json`;
 //! - [`request_limits`]: the size, time and token-in-URL limits every request meets;
 //! - [`health`]: `GET /healthz` and the 503 of a `/readyz` that is not ready;
+//! - [`healthcheck`]: the `healthcheck` subcommand's probe of a running service (containers);
 //! - [`shutdown`]: the drain on SIGTERM (`/readyz` 503, requests in flight finish, exit 0);
 //! - [`cors`]: the browser origins a deployment allows, and their CORS answers;
 //! - [`unknown_routes`]: 405 with `Allow` for a documented path's other methods, else 404;
@@ -17,6 +18,7 @@
 
 pub mod cors;
 pub mod health;
+pub mod healthcheck;
 pub mod http_server;
 pub mod loopback;
 pub mod request_limits;

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use service_runtime::healthcheck::{self, Check};
 use service_runtime::{shutdown, telemetry};
 
 use auth_service::cli::{self, Format};
@@ -35,6 +36,16 @@ enum Command {
     #[command(after_help = "Example:\n  \
         DATABASE_URL=postgres://postgres@127.0.0.1/taskgate auth-service migrate")]
     Migrate,
+    /// Ask the service running on this machine whether it is ready (`/readyz`; `--live`:
+    /// `/healthz`) and exit 0 if it is, 1 if not: a container's HEALTHCHECK, with no shell.
+    #[command(
+        after_help = "Examples:\n  auth-service healthcheck\n  AUTH__HTTP__PORT=9000 auth-service healthcheck --live"
+    )]
+    Healthcheck {
+        /// Only whether the process answers HTTP (`/healthz`), not whether it can serve.
+        #[arg(long)]
+        live: bool,
+    },
     /// Manage the signing keys.
     #[command(after_help = "Example:\n  auth-service keys list")]
     Keys {
@@ -160,6 +171,10 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
             shutdown::serve_until_signalled(app.shutdown(), app.run_until_stopped()).await?;
         }
+        Command::Healthcheck { live } => {
+            healthcheck::probe(&settings.http.host, settings.http.port, check(live))?;
+            println!("ok");
+        }
         Command::Migrate => {
             database::open(&settings).await?;
             println!("migrations are up to date");
@@ -197,4 +212,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         } => cli::outbox::list(&settings, limit, Format::json(json)).await?,
     }
     Ok(())
+}
+
+fn check(live: bool) -> Check {
+    if live { Check::Alive } else { Check::Ready }
 }

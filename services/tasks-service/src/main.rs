@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use service_runtime::healthcheck::{self, Check};
 use service_runtime::{shutdown, telemetry};
 
 use tasks_service::config::Settings;
@@ -30,6 +31,16 @@ enum Command {
         after_help = "Example:\n  DATABASE_URL=postgres://postgres@127.0.0.1/taskgate tasks-service migrate"
     )]
     Migrate,
+    /// Ask the service running on this machine whether it is ready (`/readyz`; `--live`:
+    /// `/healthz`) and exit 0 if it is, 1 if not: a container's HEALTHCHECK, with no shell.
+    #[command(
+        after_help = "Examples:\n  tasks-service healthcheck\n  TASKS__HTTP__PORT=9000 tasks-service healthcheck --live"
+    )]
+    Healthcheck {
+        /// Only whether the process answers HTTP (`/healthz`), not whether it can serve.
+        #[arg(long)]
+        live: bool,
+    },
 }
 
 /// Errors end the process with one line on stderr and exit code 1.
@@ -54,6 +65,12 @@ async fn run(command: Command) -> anyhow::Result<()> {
             // SIGTERM/SIGINT drain the server; serving ends when it has stopped.
             shutdown::serve_until_signalled(app.shutdown(), app.run_until_stopped()).await?;
         }
+        Command::Healthcheck { live } => {
+            telemetry::init_for_cli();
+            let settings = Settings::load()?;
+            healthcheck::probe(&settings.http.host, settings.http.port, check(live))?;
+            println!("ok");
+        }
         Command::Migrate => {
             telemetry::init_for_cli();
             database::open(&Settings::load()?).await?;
@@ -61,4 +78,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn check(live: bool) -> Check {
+    if live { Check::Alive } else { Check::Ready }
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     errors_are_one_line_on_stderr_with_exit_code_1,
     logs_appear_when_rust_log_asks,
     a_revoked_declared_client_stays_revoked_until_enabled,
+    healthcheck_exits_0_for_a_ready_service_and_1_otherwise,
 );
 
 /// Runs `auth-service args…` against the app's database, with only the environment given.
@@ -265,4 +266,31 @@ fn every_subcommand_has_an_example_in_its_help() {
             .unwrap_or_else(|| panic!("{args:?} --help has no example:\n{help}"));
         assert!(example.contains("auth-service"), "{args:?}:\n{help}");
     }
+}
+
+/// `auth-service healthcheck`, as a container's HEALTHCHECK runs it beside the server.
+async fn healthcheck_exits_0_for_a_ready_service_and_1_otherwise(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    for args in [&["healthcheck"][..], &["healthcheck", "--live"]] {
+        let ready = cli(&app, args, &[("AUTH__HTTP__PORT", &port)]).await;
+        assert_eq!(quiet_success(&ready).trim(), "ok");
+    }
+    // Listening on every address: asked on loopback.
+    let wildcard = cli(
+        &app,
+        &["healthcheck"],
+        &[("AUTH__HTTP__PORT", &port), ("AUTH__HTTP__HOST", "0.0.0.0")],
+    )
+    .await;
+    assert_eq!(quiet_success(&wildcard).trim(), "ok");
+
+    let free = service_runtime::testing::free_port().to_string();
+    let down = cli(&app, &["healthcheck"], &[("AUTH__HTTP__PORT", &free)]).await;
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        stderr(&down).contains("nothing answers"),
+        "{}",
+        stderr(&down)
+    );
 }

@@ -1,5 +1,6 @@
 //! Stopping (docs/operations.md, "Stopping"): on SIGTERM the real binary turns `/readyz` to 503,
-//! closes its listener after the drain delay, still answers the request in flight, and exits 0.
+//! closes its listener after the drain delay, still answers the request in flight, and exits 0;
+//! and `tasks-service healthcheck`, which a container runs to learn whether it is ready.
 
 use serde_json::json;
 use service_database::on_both_backends;
@@ -8,7 +9,10 @@ use service_runtime::testing::{DRAIN_DELAY_SECS, DrainProbe, assert_sigterm_drai
 
 use crate::helpers::TestApp;
 
-on_both_backends!(sigterm_drains_the_request_in_flight_then_exits_0);
+on_both_backends!(
+    sigterm_drains_the_request_in_flight_then_exits_0,
+    healthcheck_exits_0_for_a_ready_service_and_1_otherwise,
+);
 
 async fn sigterm_drains_the_request_in_flight_then_exits_0(backend: Backend) {
     // The app made the database and runs the auth-service; the binary is a second
@@ -39,4 +43,31 @@ async fn sigterm_drains_the_request_in_flight_then_exits_0(backend: Backend) {
         held_gauge: None,
     })
     .await;
+}
+
+/// `tasks-service healthcheck`, as a container's HEALTHCHECK runs it beside the server: 0 while
+/// it is ready, 1 (with the reason) once it drains or is gone.
+async fn healthcheck_exits_0_for_a_ready_service_and_1_otherwise(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Async: the services run on this test's runtime, which must keep serving meanwhile.
+    let healthcheck = |port: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_tasks-service"))
+            .args(["healthcheck"])
+            .env_clear()
+            .env("TASKS__HTTP__PORT", port)
+            .output()
+            .await
+            .unwrap()
+    };
+    let port = app.tasks_address.rsplit(':').next().unwrap().to_owned();
+    let ready = healthcheck(port).await;
+    assert!(ready.status.success(), "{ready:?}");
+    assert_eq!(String::from_utf8_lossy(&ready.stdout).trim(), "ok");
+
+    let down = healthcheck(free_port().to_string()).await;
+    assert_eq!(down.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&down.stderr).contains("nothing answers"),
+        "{down:?}"
+    );
 }
