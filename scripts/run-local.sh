@@ -23,7 +23,7 @@ running() {
   for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done
   return 1
 }
-# Each service drains on SIGINT or SIGTERM and stops at once on a second signal. Ctrl-C has
+# Each service drains on SIGINT or SIGTERM and exits at once on a second signal. Ctrl-C has
 # already sent SIGINT to both (they share the terminal's process group), so give them a few
 # seconds before sending SIGTERM to whatever is left.
 stop() { # grace_in_tenths_of_a_second
