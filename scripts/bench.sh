@@ -180,9 +180,7 @@ echo
 if [ -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   echo "==> the browser app's first page"
   scripts/web-deps.sh
-  cargo build --quiet --bin auth-service --bin tasks-service
-  bin_dir=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')/debug
+  bin_dir=$(scripts/debug-binaries.sh)
   (cd web && TASKGATE_BIN_DIR=$bin_dir npm run measure --silent)
 else
   echo "(no Chromium at ${CHROMIUM:-/usr/bin/chromium}: the browser app's first page is not measured)"

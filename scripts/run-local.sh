@@ -6,9 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --bin auth-service --bin tasks-service
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin_dir=$(scripts/debug-binaries.sh)
 
 auth_port=${AUTH__HTTP__PORT:-8081}
 tasks_port=${TASKS__HTTP__PORT:-8082}
@@ -56,7 +54,7 @@ PY
 mkdir -p data
 client_env() { # file name scope id_variable secret_variable
   if [ ! -s "$1" ]; then
-    created=$("$target_dir/debug/auth-service" clients create --name "$2" --scope "$3")
+    created=$("$bin_dir/auth-service" clients create --name "$2" --scope "$3")
     client_id=$(printf '%s\n' "$created" | sed -n 's/^client_id: *//p')
     client_secret=$(printf '%s\n' "$created" | sed -n 's/^client_secret: *//p')
     (umask 077 && printf '%s=%s\n%s=%s\n' "$4" "$client_id" "$5" "$client_secret" >"$1")
@@ -74,10 +72,10 @@ export AUTH__PURGE__TASKS_URL=${AUTH__PURGE__TASKS_URL:-http://127.0.0.1:$tasks_
 # The app's pages come from its own origin: they may use the refresh cookie.
 export AUTH__HTTP__ALLOWED_ORIGINS=${AUTH__HTTP__ALLOWED_ORIGINS:-$web_url}
 
-"$target_dir/debug/auth-service" &
+"$bin_dir/auth-service" &
 pids+=($!)
 wait_ready auth-service "http://127.0.0.1:$auth_port/readyz"
-"$target_dir/debug/tasks-service" &
+"$bin_dir/tasks-service" &
 pids+=($!)
 wait_ready tasks-service "http://127.0.0.1:$tasks_port/readyz"
 

@@ -43,11 +43,9 @@ if ! python3 -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != 
   fi
 fi
 
-cargo build --quiet --bin auth-service --bin tasks-service
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
-auth_bin=$target_dir/debug/auth-service
-tasks_bin=$target_dir/debug/tasks-service
+bin_dir=$(scripts/debug-binaries.sh)
+auth_bin=$bin_dir/auth-service
+tasks_bin=$bin_dir/tasks-service
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/taskgate-schemathesis.XXXXXX")
 pids=()

@@ -24,8 +24,6 @@ if [ ! -x "$chromium" ]; then
   exit 0
 fi
 
-cargo build --quiet --bin auth-service --bin tasks-service
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+bin_dir=$(scripts/debug-binaries.sh)
 echo "==> web: end-to-end suite (Chromium, the real services on SQLite)"
-(cd web && CHROMIUM=$chromium TASKGATE_BIN_DIR=$target_dir/debug npm run e2e --silent)
+(cd web && CHROMIUM=$chromium TASKGATE_BIN_DIR=$bin_dir npm run e2e --silent)

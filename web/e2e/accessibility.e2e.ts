@@ -1,20 +1,14 @@
 // axe-core finds no violation on any page, and the main flow works by keyboard alone.
 import { createRequire } from "node:module";
 
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { expect, test } from "vitest";
+import type { Page } from "playwright-core";
 
-import { PASSWORD, appUrl, launch, newEmail, signUp, taskTitles } from "./browser";
+import { PASSWORD, appUrl, browserForThisFile, newEmail, signUp, taskTitles } from "./browser";
 
 const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 type AxeResult = { violations: { id: string; help: string; nodes: { target: unknown }[] }[] };
 

@@ -1,17 +1,11 @@
 // The account page end to end: a session revoked from another device, a password change and
 // an account deletion.
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { expect, test } from "vitest";
+import type { Page } from "playwright-core";
 
-import { PASSWORD, addTask, appUrl, launch, newEmail, signUp } from "./browser";
+import { PASSWORD, addTask, appUrl, browserForThisFile, newEmail, signUp } from "./browser";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 async function signIn(page: Page, email: string, password: string): Promise<void> {
   await page.goto(`${appUrl()}/sign-in`);

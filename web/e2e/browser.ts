@@ -1,7 +1,7 @@
 // Debian's Chromium driven by playwright-core (no browser download here), and the steps the
 // scenarios share.
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
-import { inject } from "vitest";
+import { afterAll, beforeAll, inject } from "vitest";
 
 export const appUrl = () => inject("appUrl");
 
@@ -17,6 +17,23 @@ export async function launch(): Promise<Browser> {
     // Root in a container has no user namespaces for Chromium's sandbox.
     args: ["--no-sandbox"],
   });
+}
+
+/** The test file's browser: launched before its first test, closed after its last. */
+export function browserForThisFile(): Pick<Browser, "newContext"> {
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    newContext: (options) => {
+      if (!browser) throw new Error("the browser is not launched yet");
+      return browser.newContext(options);
+    },
+  };
 }
 
 let counter = 0;

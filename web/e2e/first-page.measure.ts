@@ -2,19 +2,13 @@
 // `make bench`): from navigation to a usable form, for a visitor (sign-in) and for a returning
 // user (the session restored from the cookie, then the task list). Prints numbers; asserts
 // nothing about time.
-import { afterAll, beforeAll, test } from "vitest";
-import type { Browser, Page } from "playwright-core";
+import { test } from "vitest";
+import type { Page } from "playwright-core";
 
-import { appUrl, launch, newEmail, signUp } from "./browser";
+import { appUrl, browserForThisFile, newEmail, signUp } from "./browser";
 
 const RUNS = 15;
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 function summary(label: string, ms: number[]): string {
   const sorted = [...ms].sort((a, b) => a - b);

@@ -1,17 +1,10 @@
 // Finding tasks: priority and completed filters, search, sort, "load more" over the API's
 // cursor; and a sign-in locked by the throttle counting down its Retry-After.
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser } from "playwright-core";
+import { expect, test } from "vitest";
 
-import { PASSWORD, appUrl, launch, newEmail, signUp, taskTitles } from "./browser";
+import { PASSWORD, appUrl, browserForThisFile, newEmail, signUp, taskTitles } from "./browser";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 /** Creates tasks straight through the API, as another client of the same user would. */
 async function createTasks(email: string, tasks: { title: string; priority: string }[]): Promise<void> {

@@ -1,17 +1,10 @@
 // The session across tabs and time: sign-out in one tab reaches the other within a second,
 // simultaneous refreshes in two tabs never sign either out, and an expired token costs nothing.
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser } from "playwright-core";
+import { expect, test } from "vitest";
 
-import { addTask, launch, newEmail, signUp } from "./browser";
+import { addTask, browserForThisFile, newEmail, signUp } from "./browser";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 test("sign-out in one tab signs the other out within 1 s", async () => {
   const context = await browser.newContext();

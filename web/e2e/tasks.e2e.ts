@@ -1,16 +1,9 @@
 // A user's tasks, end to end: the main flow survives a reload, and two users never meet.
-import { afterAll, beforeAll, expect, test } from "vitest";
-import type { Browser } from "playwright-core";
+import { expect, test } from "vitest";
 
-import { PASSWORD, addTask, appUrl, launch, newEmail, signUp, taskTitles, tasksService } from "./browser";
+import { PASSWORD, addTask, appUrl, browserForThisFile, newEmail, signUp, tasksService, taskTitles } from "./browser";
 
-let browser: Browser;
-beforeAll(async () => {
-  browser = await launch();
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const browser = browserForThisFile();
 
 test("a new user adds, completes, filters, edits and deletes tasks, and a reload keeps it all", async () => {
   const context = await browser.newContext();

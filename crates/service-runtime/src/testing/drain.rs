@@ -70,24 +70,11 @@ pub async fn assert_sigterm_drains(probe: DrainProbe) {
     let (head, last_byte) = probe
         .slow_request
         .split_at(probe.slow_request.len().saturating_sub(1));
-    let mut in_flight = TcpStream::connect(&address)
-        .await
-        .unwrap_or_else(|e| panic!("connecting to {address}: {e}"));
-    in_flight
-        .write_all(head)
-        .await
-        .unwrap_or_else(|e| panic!("sending the request in flight: {e}"));
+    let mut in_flight = send(&address, head, "the request in flight").await;
 
     let mut held = Vec::new();
     for (request, status) in &probe.held_requests {
-        let mut stream = TcpStream::connect(&address)
-            .await
-            .unwrap_or_else(|e| panic!("connecting to {address}: {e}"));
-        stream
-            .write_all(request)
-            .await
-            .unwrap_or_else(|e| panic!("sending a held request: {e}"));
-        held.push((stream, *status));
+        held.push((send(&address, request, "a held request").await, *status));
     }
     if let Some(name) = probe.held_gauge {
         let base_url = format!("http://{address}");
@@ -136,6 +123,18 @@ pub async fn assert_sigterm_drains(probe: DrainProbe) {
         .unwrap_or_else(|_| panic!("the binary has not exited 30 s after draining"))
         .unwrap_or_else(|e| panic!("waiting for the binary: {e}"));
     assert_eq!(status.code(), Some(0), "a drained binary exits 0");
+}
+
+/// A new connection to `address` with `bytes` sent on it.
+async fn send(address: &str, bytes: &[u8], what: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {address} for {what}: {e}"));
+    stream
+        .write_all(bytes)
+        .await
+        .unwrap_or_else(|e| panic!("sending {what}: {e}"));
+    stream
 }
 
 /// Panics unless the answer read from `stream` has status `expected`.
